@@ -72,3 +72,4 @@ class GradientFlow:
     dc: Optional[torch.Tensor]  # LSTM only
     loss: float
     mask: torch.Tensor  # bool [B, T]
+    gate_grad_norms: dict = field(default_factory=dict)  # (layer, direction, gate) -> L2 norm of that loss's grads
