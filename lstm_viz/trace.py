@@ -42,6 +42,21 @@ def _final_state(seq: torch.Tensor, p: Prepared, direction: int) -> torch.Tensor
     return seq[last, torch.arange(seq.shape[1], device=seq.device)]
 
 
+def _layers(recs: list[list[Recording]], field) -> torch.Tensor:
+    """Per-layer, per-direction `[T, B, ...]` recordings -> one `[L, D, B, T, ...]` tensor.
+
+    Memory stays time-major (as the kernels write it) and the batch-major shape is a view, so this costs one
+    copy, or none for a single layer and direction (a view of the recording itself).
+    """
+    if len(recs) == 1 and len(recs[0]) == 1:
+        return field(recs[0][0]).transpose(0, 1)[None, None]
+    return torch.stack([torch.stack([field(r) for r in per]) for per in recs]).transpose(2, 3)
+
+
+def _cpu(t: torch.Tensor) -> torch.Tensor:
+    return t if t.device.type == "cpu" else t.cpu()
+
+
 def _module_layout(p: Prepared, output: torch.Tensor, h_n: torch.Tensor, c_n):
     """Undo `prepare`'s normalisation so results look like the module's own return values."""
     if p.is_cell:
@@ -70,40 +85,28 @@ def trace(module: nn.Module, inputs: torch.Tensor, hx=None, lengths=None) -> Tra
     Runs on the module's device and dtype; the returned tensors are on the CPU. The module is not changed.
     """
     p = prepare(module, inputs, hx, lengths)
-    L, D, (T, B) = p.num_layers, p.num_directions, p.x.shape[:2]
-    new = lambda *shape: p.x.new_empty(shape)  # noqa: E731 - buffers on the module's device and dtype
-    # Recordings are written once, straight into their final layout [.., L, D, B, T, units].
-    n_gates = len(GATES_BY_KIND[p.kind])
-    gate_buf = new(n_gates, L, D, B, T, p.hidden_size) if n_gates else None
-    cell_buf = new(L, D, B, T, p.hidden_size) if p.kind == "lstm" else None
-    hidden_buf = new(L, D, B, T, p.out_size)
-    h_n, c_n = new(L * D, B, p.out_size), (new(L * D, B, p.hidden_size) if p.kind == "lstm" else None)
-    engines = set()
+    D = p.num_directions
+    recs: list[list[Recording]] = []
     with torch.no_grad():
         layer_in = p.x
-        for layer in range(L):
-            recs = [_record_direction(p, layer, d, layer_in) for d in range(D)]
-            for d, rec in enumerate(recs):
-                engines.add(rec.engine)
-                hidden_buf[layer, d] = rec.h.transpose(0, 1)
-                h_n[layer * D + d] = _final_state(rec.h, p, d)
-                if gate_buf is not None:
-                    gate_buf[:, layer, d] = rec.gates.permute(2, 1, 0, 3)  # [T, B, G, H] -> [G, B, T, H]
-                if cell_buf is not None:
-                    cell_buf[layer, d] = rec.c.transpose(0, 1)
-                    c_n[layer * D + d] = _final_state(rec.c, p, d)
-            layer_in = recs[0].h if D == 1 else torch.cat([r.h for r in recs], dim=-1)  # [T, B, D*H_out]
-
-    cpu = torch.device("cpu")
-    gate_dict = {name: gate_buf[k].to(cpu) for k, name in enumerate(GATES_BY_KIND[p.kind])}
-    output, h_final, c_final = _module_layout(
-        p, layer_in.to(cpu), h_n.to(cpu), None if c_n is None else c_n.to(cpu))
-    hidden_all = hidden_buf.to(cpu)
-    cell_all = None if cell_buf is None else cell_buf.to(cpu)
+        for layer in range(p.num_layers):
+            recs.append([_record_direction(p, layer, d, layer_in) for d in range(D)])
+            layer_in = torch.cat([r.h for r in recs[-1]], dim=-1)  # next layer's input: [T, B, D*H_out]
+        h_n = torch.stack([_final_state(r.h, p, d) for per in recs for d, r in enumerate(per)])
+        c_n = torch.stack([_final_state(r.c, p, d) for per in recs for d, r in enumerate(per)]) \
+            if p.kind == "lstm" else None
+        hidden = _layers(recs, lambda r: r.h)  # [L, D, B, T, H_out]
+        cell = _layers(recs, lambda r: r.c) if p.kind == "lstm" else None
+        gates = {}
+        if p.kind != "rnn":
+            stacked = _layers(recs, lambda r: r.gates)  # [L, D, B, T, G, H]
+            gates = {name: _cpu(stacked[..., k, :]) for k, name in enumerate(GATES_BY_KIND[p.kind])}
+        output, h_n, c_n = _module_layout(p, _cpu(layer_in), _cpu(h_n), None if c_n is None else _cpu(c_n))
+    engines = sorted({r.engine for per in recs for r in per})
 
     return Trace(
-        kind=p.kind, gate_names=GATES_BY_KIND[p.kind], output=output, h_n=h_final, c_n=c_final,
-        gates=gate_dict, hidden=hidden_all, cell=cell_all, mask=p.mask, lengths=p.lengths,
-        nonlinearity=p.nonlinearity if p.kind == "rnn" else "tanh", batch_first=p.batch_first,
-        meta={"engine": "+".join(sorted(engines)), "is_cell": p.is_cell},
+        kind=p.kind, gate_names=GATES_BY_KIND[p.kind], output=output, h_n=h_n, c_n=c_n,
+        gates=gates, hidden=_cpu(hidden), cell=None if cell is None else _cpu(cell), mask=p.mask,
+        lengths=p.lengths, nonlinearity=p.nonlinearity if p.kind == "rnn" else "tanh", batch_first=p.batch_first,
+        meta={"engine": "+".join(engines), "is_cell": p.is_cell},
     )

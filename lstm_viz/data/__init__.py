@@ -1,5 +1,16 @@
 """Datasets: corpora, loaders, vocabularies."""
+from .conllu import load_conllu, read_conllu
 from .corpus import Corpus, Example, LabelledText, TaggedSentence
+from .download import DOWNLOADS, default_cache_dir, download_dataset
+from .errors import DataError
+from .generated import generated_pos_corpus, generated_sentiment_corpus
+from .registry import DatasetInfo, list_datasets, load_corpus
+from .sentiment_files import load_imdb, load_rt_polarity, load_sst2, load_text_table, tokenize
 from .tutorial import TUTORIAL_SENTENCES, tutorial_corpus
 
-__all__ = ["Corpus", "Example", "LabelledText", "TaggedSentence", "TUTORIAL_SENTENCES", "tutorial_corpus"]
+__all__ = [
+    "Corpus", "Example", "LabelledText", "TaggedSentence", "TUTORIAL_SENTENCES", "tutorial_corpus",
+    "DataError", "DatasetInfo", "DOWNLOADS", "default_cache_dir", "download_dataset", "generated_pos_corpus",
+    "generated_sentiment_corpus", "list_datasets", "load_conllu", "load_corpus", "load_imdb",
+    "load_rt_polarity", "load_sst2", "load_text_table", "read_conllu", "tokenize",
+]
