@@ -1,0 +1,153 @@
+"""Heatmaps of gates and states (tokens on x, units on y) and the line plot of one unit."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..analysis._common import (available_names, canonical_name, check_index, check_trace, direction_label,
+                                to_numpy, value_range, values)
+from ..types import SIGMOID_GATES, Trace
+from ._style import (DIVERGING_SCALE, FONT_SIZE, GATE_COLOURS, SIGMOID_SCALE, Units, Window, axis_names, batch_row,
+                     check_font_size, grid, make_figure, symmetric_limit, token_axis, token_labels, unique_labels,
+                     unit_ids, valid_steps)
+
+LONG_NAMES = {"i": "i: input gate", "f": "f: forget gate", "g": "g: candidate", "o": "o: output gate",
+              "r": "r: reset gate", "z": "z: update gate", "n": "n: candidate",
+              "cell": "c: cell state", "hidden": "h: hidden state"}
+
+
+def _coloraxes(trace: Trace, names: Sequence[str], layer: int, direction: int) -> dict[str, tuple[str, dict]]:
+    """name -> (coloraxis id, its fixed settings). Sigmoid gates share [0, 1]; tanh values share [-1, 1];
+    cell (and an unbounded h) are symmetric around 0 with m = max |value| over the layer's valid steps,
+    so paging or picking units never changes the colours."""
+    mask = to_numpy(trace.mask, bool)
+    out = {}
+    for name in names:
+        rng = value_range(trace, name)
+        if name in SIGMOID_GATES:
+            out[name] = ("coloraxis", dict(cmin=0.0, cmax=1.0, colorscale=SIGMOID_SCALE, title="gate"))
+        elif rng is not None:
+            out[name] = ("coloraxis2", dict(cmin=-1.0, cmax=1.0, cmid=0.0, colorscale=DIVERGING_SCALE, title="tanh"))
+        else:
+            m = symmetric_limit(to_numpy(values(trace, name)[layer, direction])[mask])
+            axis = "coloraxis3" if name == "cell" else "coloraxis4"
+            out[name] = (axis, dict(cmin=-m, cmax=m, cmid=0.0, colorscale=DIVERGING_SCALE,
+                                    title="c" if name == "cell" else "h"))
+    return out
+
+
+def _panel_units(trace: Trace, name: str, units: Units, n_units: int) -> np.ndarray:
+    """Unit ids of one panel. With an LSTM projection h_t has fewer units than the gates: its panel keeps
+    the chosen ids that exist there (all of its units when none do) instead of failing."""
+    if units is None or name != "hidden" or n_units == trace.hidden_size:
+        return unit_ids(units, n_units)
+    wanted = unit_ids(units, trace.hidden_size)
+    kept = wanted[wanted < n_units]
+    return kept if kept.size else np.arange(n_units, dtype=np.int64)
+
+
+def _heatmap_figure(trace: Trace, names: Sequence[str], layer: int, direction: int, batch_index: int,
+                    tokens: Optional[Sequence[str]], units: Units, window: Window, font_size: int,
+                    title: Optional[str]) -> go.Figure:
+    check_trace(trace)
+    font_size = check_font_size(font_size)
+    layer = check_index("layer", layer, trace.num_layers)
+    direction = check_index("direction", direction, trace.num_directions)
+    b, mask_row = batch_row(trace, batch_index)
+    names = [canonical_name(trace, n) for n in names]
+    if not names:
+        raise ValueError(f"no gates or states to draw; choose from {available_names(trace)}")
+    steps = valid_steps(mask_row, window)
+    # x is a category axis of (made unique) tokens, so the hover names the token without a per-cell
+    # customdata array (25,600 strings per panel would cost ~45 ms of JSON per rerun).
+    x = unique_labels(token_labels(tokens, steps, int(mask_row.sum())))
+    axes = _coloraxes(trace, names, layer, direction)
+    rows = len(names)
+    gap = min(0.3 / rows, 0.05)
+    layout, refs = grid(rows, 1, titles=[LONG_NAMES[n] for n in names], share_x=True, row_gap=gap)
+    data = []
+    n_units_max = 1
+    for k, name in enumerate(names):
+        v = to_numpy(values(trace, name)[layer, direction, b])  # [T, U]
+        ids = _panel_units(trace, name, units, v.shape[-1])
+        n_units_max = max(n_units_max, ids.size)
+        xa, ya, xr, yr = axis_names(k)
+        z = np.ascontiguousarray(v[np.ix_(steps, ids)].T)  # [units, steps]; contiguous -> compact base64 JSON
+        data.append(dict(
+            type="heatmap", z=z, x=x, y=[str(u) for u in ids],
+            xaxis=xr, yaxis=yr, coloraxis=axes[name][0], name=name, hoverongaps=False,
+            hovertemplate=f"token %{{x}}<br>unit %{{y}}<br>{name} = %{{z:.3f}}<extra></extra>"))
+        layout[ya].update(type="category", autorange="reversed", title=dict(text="unit"),
+                          showticklabels=ids.size <= 64)
+        layout[xa].update(type="category", tickangle=-45 if len(x) > 8 else 0)
+    placed: list[str] = []
+    for k, name in enumerate(names):  # one colour bar per axis, beside the first panel that uses it
+        axis, settings = axes[name]
+        if axis in placed:
+            continue
+        placed.append(axis)
+        y0, y1 = layout[axis_names(k)[1]]["domain"]
+        settings = dict(settings)
+        bar = dict(title=dict(text=settings.pop("title")), y=(y0 + y1) / 2, yanchor="middle",
+                   len=max(y1 - y0, min(1.0, 1.5 / rows)), lenmode="fraction", x=1.01 + 0.1 * (len(placed) - 1))
+        layout[axis] = dict(**settings, colorbar=bar)
+    row_px = int(np.clip(12 * n_units_max + 3 * font_size, 8 * font_size, 360))
+    return make_figure(data, layout, font_size, title or f"layer {layer} {direction_label(direction)}, sequence {b}",
+                       height=rows * row_px + 8 * font_size)
+
+
+def gate_heatmaps(trace: Trace, layer: int = 0, direction: int = 0, batch_index: int = 0,
+                  tokens: Optional[Sequence[str]] = None, units: Units = None, gates: Optional[Sequence[str]] = None,
+                  window: Window = None, font_size: int = FONT_SIZE, title: Optional[str] = None) -> go.Figure:
+    """One panel per gate, then cell (LSTM) and hidden; tokens on x, units on y; valid steps only.
+
+    `tokens`: labels per input position; `units`: unit ids or a UnitSelection (with an LSTM projection,
+    the h panel keeps the ids below proj_size); `gates`: names to draw (gates, "cell", "hidden");
+    `window`: TokenWindow, slice or (start, stop) of positions.
+    """
+    check_trace(trace)
+    names = available_names(trace) if gates is None else gates
+    return _heatmap_figure(trace, names, layer, direction, batch_index, tokens, units, window, font_size, title)
+
+
+def state_heatmap(trace: Trace, name: str = "hidden", layer: int = 0, direction: int = 0, batch_index: int = 0,
+                  tokens: Optional[Sequence[str]] = None, units: Units = None, window: Window = None,
+                  font_size: int = FONT_SIZE, title: Optional[str] = None) -> go.Figure:
+    """A single heatmap panel of one gate or state."""
+    return _heatmap_figure(trace, [name], layer, direction, batch_index, tokens, units, window, font_size, title)
+
+
+def unit_line(trace: Trace, unit: int, layer: int = 0, direction: int = 0, batch_index: int = 0,
+              tokens: Optional[Sequence[str]] = None, names: Optional[Sequence[str]] = None,
+              window: Window = None, font_size: int = FONT_SIZE) -> go.Figure:
+    """Gate, cell and hidden values of one unit along the sentence (one line each).
+
+    The y range always covers [-1, 1] (every gate and bounded state), widened to fit the cell state.
+    """
+    check_trace(trace)
+    font_size = check_font_size(font_size)
+    layer = check_index("layer", layer, trace.num_layers)
+    direction = check_index("direction", direction, trace.num_directions)
+    b, mask_row = batch_row(trace, batch_index)
+    names = [canonical_name(trace, n) for n in (available_names(trace) if names is None else names)]
+    steps = valid_steps(mask_row, window)
+    labels = token_labels(tokens, steps, int(mask_row.sum()))
+    data = []
+    lo, hi = -1.0, 1.0
+    for name in names:
+        v = to_numpy(values(trace, name)[layer, direction, b])  # [T, U]
+        u = check_index("unit", unit, v.shape[-1])
+        y = v[steps, u].astype(np.float64)
+        if y.size:
+            lo, hi = min(lo, float(y.min())), max(hi, float(y.max()))
+        data.append(dict(
+            type="scatter", x=steps, y=y, mode="lines+markers", name=LONG_NAMES[name], customdata=labels,
+            line=dict(color=GATE_COLOURS.get(name), width=3, dash="solid" if name in ("cell", "hidden") else "dot"),
+            hovertemplate=f"token %{{customdata}} (t=%{{x}})<br>{name} = %{{y:.3f}}<extra></extra>"))
+    pad = 0.05 * (hi - lo)
+    layout = dict(yaxis=dict(range=[lo - pad, hi + pad], zeroline=True, title=dict(text="value")),
+                  xaxis=token_axis(labels, steps), legend=dict(orientation="h", y=-0.25))
+    return make_figure(data, layout, font_size, f"unit {unit}, layer {layer} {direction_label(direction)}, "
+                       f"sequence {b}", height=24 * font_size)

@@ -1,0 +1,156 @@
+"""Truth-table figures: categorical heatmap, stacked shares, and the 2x2 gate diagram."""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..analysis._common import check_index, check_thresholds, direction_label
+from ..analysis.truth_table import TruthTable
+from ._style import (FONT_SIZE, TRUTH_COLOURS, Units, Window, check_font_size, grid, make_figure, token_axis,
+                     token_labels, unique_labels, unit_ids, valid_steps)
+
+
+def _check_table(table: object) -> TruthTable:
+    if not isinstance(table, TruthTable):
+        raise TypeError(f"expected a TruthTable from lstm_viz.analysis.truth_table, got {type(table).__name__}")
+    return table
+
+
+def truth_table_heatmap(table: TruthTable, layer: int = 0, direction: int = 0, batch_index: int = 0,
+                        tokens: Optional[Sequence[str]] = None, units: Units = None, window: Window = None,
+                        font_size: int = FONT_SIZE) -> go.Figure:
+    """Category of every (unit, token) of one sequence, with a legend naming the categories.
+
+    One heatmap trace per category (1 where the cell is in it, gaps elsewhere), so the hover and the
+    legend name the category without a per-cell string array, and a click on the legend hides one.
+    """
+    table = _check_table(table)
+    font_size = check_font_size(font_size)
+    layer = check_index("layer", layer, table.num_layers)
+    direction = check_index("direction", direction, table.num_directions)
+    b = check_index("batch_index", batch_index, table.mask.shape[0])
+    mask_row = table.mask[b]
+    steps = valid_steps(mask_row, window)
+    x = unique_labels(token_labels(tokens, steps, int(mask_row.sum())))
+    codes = table.codes[layer, direction, b]  # [T, H]
+    ids = unit_ids(units, codes.shape[-1])
+    z = codes[np.ix_(steps, ids)].T  # [units, steps], all valid
+    y = [str(u) for u in ids]
+    data = []
+    for code, name in enumerate(table.names):
+        colour = TRUTH_COLOURS[name]
+        data.append(dict(
+            type="heatmap", z=np.where(z == code, np.float32(1), np.float32(np.nan)), x=x, y=y, name=name,
+            legendgroup=name,
+            showlegend=True, showscale=False, hoverongaps=False, zmin=0, zmax=1,
+            colorscale=[[0, colour], [1, colour]],
+            hovertemplate=f"token %{{x}}<br>unit %{{y}}<br>{name}<extra></extra>"))
+    layout = dict(
+        xaxis=dict(type="category", tickangle=-45 if len(x) > 8 else 0),
+        yaxis=dict(type="category", autorange="reversed", title=dict(text="unit"), showticklabels=ids.size <= 64),
+        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0))
+    height = int(np.clip(12 * ids.size + 3 * font_size, 8 * font_size, 720)) + 10 * font_size
+    return make_figure(data, layout, font_size, f"truth table (low {table.low:g}, high {table.high:g}), "
+                       f"layer {layer} {direction_label(direction)}, sequence {b}", height=height)
+
+
+def truth_table_shares(table: TruthTable, layer: int = 0, direction: int = 0, batch_index: int = 0,
+                       tokens: Optional[Sequence[str]] = None, window: Window = None,
+                       font_size: int = FONT_SIZE) -> go.Figure:
+    """Stacked bars: share of units in each category per token (left) and per layer/direction (right)."""
+    table = _check_table(table)
+    font_size = check_font_size(font_size)
+    layer = check_index("layer", layer, table.num_layers)
+    direction = check_index("direction", direction, table.num_directions)
+    b = check_index("batch_index", batch_index, table.mask.shape[0])
+    mask_row = table.mask[b]
+    steps = valid_steps(mask_row, window)
+    labels = token_labels(tokens, steps, int(mask_row.sum()))
+    shares = table.shares_per_token[layer, direction, b][steps]  # [steps, K]
+    n_l, n_d = table.num_layers, table.num_directions
+    layer_labels = [f"L{l} {direction_label(d)}" for l in range(n_l) for d in range(n_d)]
+    per_layer = table.shares_per_layer.reshape(n_l * n_d, -1)  # [L*D, K]
+    layout, refs = grid(1, 2, col_widths=[0.78, 0.22], share_y=True, col_gap=0.03,
+                        titles=[f"per token (layer {layer} {direction_label(direction)}, sequence {b})",
+                                "per layer (all tokens)"])
+    data = []
+    for k, name in enumerate(table.names):
+        colour = TRUTH_COLOURS[name]
+        data.append(dict(type="bar", x=steps, y=shares[:, k], name=name, legendgroup=name, marker_color=colour,
+                         customdata=labels, xaxis=refs[0][0], yaxis=refs[0][1],
+                         hovertemplate=f"token %{{customdata}} (t=%{{x}})<br>{name}: %{{y:.0%}}<extra></extra>"))
+        data.append(dict(type="bar", x=layer_labels, y=per_layer[:, k], name=name, legendgroup=name,
+                         marker_color=colour, showlegend=False, xaxis=refs[1][0], yaxis=refs[1][1],
+                         hovertemplate=f"%{{x}}<br>{name}: %{{y:.0%}}<extra></extra>"))
+    layout["xaxis"].update(token_axis(labels, steps))
+    layout["xaxis2"].update(type="category")
+    for ya in ("yaxis", "yaxis2"):
+        layout[ya].update(range=[0, 1], tickformat=".0%")
+    return make_figure(data, layout, font_size, "truth-table shares", height=28 * font_size, barmode="stack",
+                       bargap=0.1)
+
+
+def _regions(low: float, high: float, kind: str) -> list[tuple[str, float, float, float, float]]:
+    """(category, x0, x1, y0, y1) rectangles on the unit square."""
+    if kind == "lstm":  # x = forget gate f, y = input gate i
+        return [("remember", high, 1, 0, low), ("add", high, 1, high, 1),
+                ("erase", 0, low, 0, low), ("overwrite", 0, low, high, 1)]
+    # GRU: x = update gate z, y = reset gate r; z > high keeps whatever r is
+    return [("keep", high, 1, 0, 1), ("overwrite", 0, low, high, 1), ("reset+overwrite", 0, low, 0, low)]
+
+
+Point = Union[None, float, Sequence[float], np.ndarray]
+
+
+def _diagram(x: Point, y: Point, low: float, high: float, kind: str, font_size: int) -> go.Figure:
+    check_thresholds(low, high)
+    font_size = check_font_size(font_size)
+    xname, yname = ("f", "i") if kind == "lstm" else ("z", "r")
+    data = []
+    shapes = [dict(type="rect", x0=0, x1=1, y0=0, y1=1, fillcolor=TRUTH_COLOURS["in between"],
+                   line=dict(width=0), layer="below")]
+    annotations = [dict(x=0.5, y=0.5, text="in between", showarrow=False, font=dict(size=font_size))]
+    for name, x0, x1, y0, y1 in _regions(low, high, kind):
+        shapes.append(dict(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=TRUTH_COLOURS[name], opacity=0.75,
+                           line=dict(width=1, color="white"), layer="below"))
+        # label just outside the region's inner corner: the corners are small with the default thresholds,
+        # and a saturated gate puts the point right in one, which a label on top would hide
+        ax, xanchor = (x1, "left") if x0 == 0 else (x0, "right")
+        ay, yanchor = (y1, "bottom") if y0 == 0 and y1 < 1 else (y0, "top") if y1 == 1 and y0 > 0 else (0.5, "middle")
+        annotations.append(dict(x=ax, y=ay, xanchor=xanchor, yanchor=yanchor, text=name, showarrow=False,
+                                bgcolor="rgba(255,255,255,0.8)", bordercolor=TRUTH_COLOURS[name], borderwidth=2,
+                                font=dict(size=font_size, color="#222222")))
+    if (x is None) != (y is None):
+        raise ValueError(f"give both {yname} and {xname} to place a point, or neither")
+    if x is not None:
+        xs = np.atleast_1d(np.asarray(x, dtype=np.float64)).ravel()
+        ys = np.atleast_1d(np.asarray(y, dtype=np.float64)).ravel()
+        if xs.shape != ys.shape:
+            raise ValueError(f"{yname} and {xname} need the same number of values, got {ys.size} and {xs.size}")
+        data.append(dict(
+            type="scatter", x=xs, y=ys, mode="markers", name="now", showlegend=False, cliponaxis=False,
+            marker=dict(size=font_size + 6, color="black", line=dict(width=2, color="white")),
+            hovertemplate=f"{xname} = %{{x:.3f}}<br>{yname} = %{{y:.3f}}<extra></extra>"))
+    long = {"f": "forget gate f", "i": "input gate i", "z": "update gate z", "r": "reset gate r"}
+    ticks = sorted({0.0, float(low), float(high), 1.0})
+    layout = dict(
+        xaxis=dict(range=[0, 1], title=dict(text=long[xname]), constrain="domain", tickvals=ticks, showgrid=False),
+        yaxis=dict(range=[0, 1], title=dict(text=long[yname]), scaleanchor="x", scaleratio=1, tickvals=ticks,
+                   showgrid=False),
+        shapes=shapes, annotations=annotations)
+    return make_figure(data, layout, font_size, None, height=32 * font_size, width=32 * font_size)
+
+
+def truth_table_diagram(i: Point = None, f: Point = None, low: float = 0.1, high: float = 0.9,
+                        font_size: int = FONT_SIZE) -> go.Figure:
+    """LSTM: the unit square (x = forget gate f, y = input gate i) with the four corners labelled and the
+    current (f, i) placed on it; i and f may be arrays (one point per unit) or None (no point)."""
+    return _diagram(f, i, low, high, "lstm", font_size)
+
+
+def gru_truth_table_diagram(r: Point = None, z: Point = None, low: float = 0.1, high: float = 0.9,
+                            font_size: int = FONT_SIZE) -> go.Figure:
+    """GRU: the unit square (x = update gate z, y = reset gate r) with keep / overwrite / reset+overwrite."""
+    return _diagram(z, r, low, high, "gru", font_size)

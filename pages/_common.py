@@ -1,0 +1,251 @@
+"""What every page shares: this browser session's models (runs and inspected files), the model picker,
+and the cold-start offer of a one-click model. Streamlit code lives here and in the pages, never in lstm_viz.
+
+A session's runs live in `st.session_state`, so two browser sessions never see each other's runs. A run
+being trained belongs to its Trainer's thread; pages analyse a CPU copy of its weights taken between two
+optimizer steps (through a Trainer callback), never the live model.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import streamlit as st
+import torch
+
+from lstm_viz.data import Corpus
+from lstm_viz.models import preset
+from lstm_viz.subject import ModelSubject
+from lstm_viz.train import TRAIN_PRESETS, Trainer
+
+STATE_KEY = "lstm_viz_state"
+FONT_SIZE = 16  # readable from the back of a lecture hall
+
+
+@dataclass
+class Run:
+    """One training run of this session."""
+
+    name: str
+    trainer: Trainer
+    dataset: str  # what the user picked (a built-in name, a path, or an uploaded file's name)
+    created: float = field(default_factory=time.time)
+    _copy_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _copy_wanted: threading.Event = field(default_factory=threading.Event, repr=False)
+    _copy: Optional[tuple[int, ModelSubject]] = field(default=None, repr=False)  # (step, subject)
+
+    def __post_init__(self):
+        self.trainer.add_callback("on_step_end", self._copy_if_wanted)
+
+    @property
+    def status(self) -> str:
+        return self.trainer.snapshot().status
+
+    @property
+    def corpus(self) -> Corpus:
+        return self.trainer.corpus
+
+    def _make_subject(self) -> ModelSubject:
+        model = copy.deepcopy(self.trainer.model).cpu().eval()
+        return ModelSubject(self.name, model, self.trainer.encoder, self.trainer.corpus)
+
+    def _copy_if_wanted(self, trainer: Trainer) -> None:
+        # runs in the training thread, between optimizer steps: the weights are whole here
+        if self._copy_wanted.is_set():
+            subject = self._make_subject()
+            with self._copy_lock:
+                self._copy = (trainer.snapshot().step, subject)
+            self._copy_wanted.clear()
+
+    def subject(self, wait_s: float = 2.0) -> Optional[ModelSubject]:
+        """A CPU copy of the model to analyse: the final weights, or (while training) those of a recent step."""
+        step = self.trainer.snapshot().step
+        with self._copy_lock:
+            cached = self._copy
+        if cached is not None and cached[0] == step:
+            return cached[1]
+        if not self.trainer.is_running:
+            subject = self._make_subject()
+            with self._copy_lock:
+                self._copy = (step, subject)
+            return subject
+        self._copy_wanted.set()
+        deadline = time.time() + wait_s
+        while time.time() < deadline and self._copy_wanted.is_set() and self.trainer.is_running:
+            time.sleep(0.02)
+        if self._copy_wanted.is_set() and not self.trainer.is_running:
+            return self.subject(wait_s)  # it ended meanwhile: take the final weights
+        with self._copy_lock:
+            return self._copy[1] if self._copy else cached[1] if cached else None
+
+
+@dataclass
+class SessionState:
+    runs: dict[str, Run] = field(default_factory=dict)  # name -> run, in creation order
+    inspected: dict[str, object] = field(default_factory=dict)  # name -> subject built from a user's file
+    active: Optional[str] = None  # key of the model the analysis pages show: "run:NAME" or "file:NAME"
+
+    def unique_name(self, base: str) -> str:
+        names = set(self.runs) | set(self.inspected)
+        if base not in names:
+            return base
+        k = 2
+        while f"{base} ({k})" in names:
+            k += 1
+        return f"{base} ({k})"
+
+
+def state() -> SessionState:
+    if STATE_KEY not in st.session_state:
+        st.session_state[STATE_KEY] = SessionState()
+    return st.session_state[STATE_KEY]
+
+
+def add_run(run: Run, activate: bool = True) -> None:
+    s = state()
+    s.runs[run.name] = run
+    if activate:
+        s.active = f"run:{run.name}"
+
+
+def add_inspected(name: str, subject) -> str:
+    s = state()
+    name = s.unique_name(name)
+    s.inspected[name] = subject
+    s.active = f"file:{name}"
+    return name
+
+
+def model_choices() -> dict[str, str]:
+    """key -> label for the model picker."""
+    s = state()
+    choices = {f"run:{n}": f"{n} · {r.status}" for n, r in s.runs.items()}
+    choices.update({f"file:{n}": f"{n} · from file" for n in s.inspected})
+    return choices
+
+
+def train_tutorial_tagger() -> Run:
+    """The PyTorch sequence-models tutorial tagger, trained in this thread (about a second)."""
+    from lstm_viz.data import tutorial_corpus
+
+    trainer = Trainer(preset("tutorial"), TRAIN_PRESETS["tutorial"], tutorial_corpus())
+    trainer.run()
+    run = Run(state().unique_name("Tutorial tagger"), trainer, "tutorial")
+    add_run(run)
+    return run
+
+
+def model_picker(where=st.sidebar) -> None:
+    """The shared 'which model' select box (in the sidebar by default)."""
+    s = state()
+    choices = model_choices()
+    if not choices:
+        where.caption("No model yet.")
+        return
+    keys = list(choices)
+    if s.active not in choices:
+        s.active = keys[-1]
+    picked = where.selectbox("Model", keys, index=keys.index(s.active), format_func=choices.get,
+                             key="model_picker", help="The model every analysis page shows")
+    s.active = picked
+
+
+def active_subject():
+    """The subject of the picked model, or None when there is none."""
+    s = state()
+    if s.active is None:
+        return None
+    source, _, name = s.active.partition(":")
+    if source == "run" and name in s.runs:
+        return s.runs[name].subject()
+    if source == "file":
+        return s.inspected.get(name)
+    return None
+
+
+def active_run() -> Optional[Run]:
+    s = state()
+    if s.active and s.active.startswith("run:"):
+        return s.runs.get(s.active[4:])
+    return None
+
+
+def require_subject(what: str = "this page"):
+    """The picked model's subject; without one, offer the one-click tutorial model and stop the page."""
+    subject = active_subject()
+    if subject is not None:
+        run = active_run()
+        if run is not None and run.trainer.is_running:
+            st.caption(f"**{run.name}** is still training: showing a copy of its weights at step "
+                       f"{run.trainer.snapshot().step}. Rerun to refresh.")
+        return subject
+    st.info(f"No model to show on {what} yet. Train one on the **Train** page, load your own on "
+            "**Inspect a model**, or start with the tutorial tagger right here.")
+    if st.button("Train the tutorial tagger (about a second)", type="primary", key=f"quick_{what}"):
+        with st.spinner("Training the tutorial tagger..."):
+            train_tutorial_tagger()
+        st.rerun()
+    st.stop()
+
+
+def show_error(err: Exception, prefix: str = "") -> None:
+    """A clear message on the page instead of a traceback."""
+    st.error(f"{prefix}{err}")
+
+
+def guarded(fn: Callable, *args, prefix: str = "", **kwargs):
+    """Call fn; on a ValueError/TypeError (bad input) show its message and return None."""
+    try:
+        return fn(*args, **kwargs)
+    except (ValueError, TypeError) as err:
+        show_error(err, prefix)
+        return None
+
+
+def sidebar() -> None:
+    """The sidebar every page shares."""
+    with st.sidebar:
+        model_picker(st.sidebar)
+        st.caption(f"torch {torch.__version__.split('+')[0]} · "
+                   f"{'CUDA available' if torch.cuda.is_available() else 'CPU'}")
+
+
+DEFAULT_TEXT = {
+    "pos": "The dog ate the apple",
+    "sentiment": "the story is slow at first , but the ending is not bad at all",
+}
+
+
+def choose_probe(subject, key: str):
+    """The shared input chooser: type a sentence, or pick a prepared input (dataset example, file, random).
+
+    Returns a Probe, or None after showing why there is none (the page should then stop or skip).
+    """
+    from lstm_viz.subject import InputError
+
+    presets = subject.preset_probes()
+    modes = (["Type a sentence"] if subject.accepts_text else []) + (["Pick an input"] if presets else [])
+    if not modes:
+        st.warning("This model has no vocabulary and no prepared inputs: add inputs on **Inspect a model**.")
+        return None
+    mode = st.radio("Input", modes, horizontal=True, key=f"{key}_mode") if len(modes) > 1 else modes[0]
+    if mode == "Type a sentence":
+        text = st.text_input("Sentence", DEFAULT_TEXT.get(subject.task, DEFAULT_TEXT["pos"]), key=f"{key}_text",
+                             max_chars=50_000)
+        try:
+            probe = subject.probe_text(text)
+        except InputError as err:
+            st.error(str(err))
+            return None
+    else:
+        title = st.selectbox("Input", list(presets), key=f"{key}_preset")
+        probe = presets[title]
+    if probe.note:
+        st.info(probe.note)
+    if probe.unknown:
+        shown = ", ".join(probe.unknown[:12]) + (" ..." if len(probe.unknown) > 12 else "")
+        st.warning(f"Not in the model's vocabulary (read as <unk>): {shown}")
+    return probe

@@ -1,0 +1,46 @@
+"""Tutorial tagger: the PyTorch sequence-models tutorial, trained in a second, with its gates on a sentence."""
+import streamlit as st
+
+from lstm_viz import figures
+from lstm_viz.subject import InputError
+from pages._common import FONT_SIZE, state, train_tutorial_tagger
+
+st.title("Tutorial tagger")
+st.markdown(
+    "The tagger from PyTorch's *Sequence Models and LSTM Networks* tutorial: two sentences, three tags "
+    "(DET determiner, NN noun, V verb), word embeddings of size 6, an LSTM with 6 units, SGD with learning "
+    "rate 0.1 for 300 epochs."
+)
+
+runs = [r for r in state().runs.values() if r.dataset == "tutorial" and r.status == "finished"]
+if st.button("Train it now" if not runs else "Train it again", type="primary"):
+    with st.spinner("Training 300 epochs..."):
+        runs.append(train_tutorial_tagger())
+if not runs:
+    st.info("Press **Train it now**: training takes about a second on a CPU.")
+    st.stop()
+
+run = runs[-1]
+snap = run.trainer.snapshot()
+subject = run.subject()
+c1, c2, c3 = st.columns(3)
+c1.metric("Training time", f"{snap.elapsed_s:.2f} s")
+c2.metric("Final loss", f"{snap.metrics.get('loss', float('nan')):.3f}")
+c3.metric("Training accuracy", f"{snap.metrics.get('accuracy', float('nan')):.0%}")
+
+text = st.text_input("Sentence", "The dog ate the apple", help="Words the tutorial never saw become <unk>.")
+try:
+    probe = subject.probe_text(text)
+except InputError as err:
+    st.error(str(err))
+    st.stop()
+if probe.unknown:
+    st.warning(f"Not in the tutorial's vocabulary (read as <unk>): {', '.join(probe.unknown)}")
+tokens = probe.tokens[0]
+tags = subject.predict([tokens])[0]
+st.markdown("**Predicted tags:** " + " ".join(f"`{w}`/**{t}**" for w, t in zip(tokens, tags)))
+
+recording = subject.trace(probe)
+st.plotly_chart(figures.gate_heatmaps(recording, tokens=tokens, font_size=FONT_SIZE), width="stretch")
+st.caption("Input, forget and output gates are sigmoids on [0, 1] (one colour scale); the candidate g, the cell "
+           "state and the hidden state are centred at 0. Each column is a word, each row one of the 6 units.")
