@@ -1,0 +1,5 @@
+"""PLACEHOLDER: being written in this session."""
+import streamlit as st
+
+st.title("train")
+st.info("This page is being built.")
