@@ -14,7 +14,7 @@ st.set_page_config(page_title="lstm-viz", page_icon="🔁", layout="wide")
 
 
 def page(file: str, title: str, icon: str, **kw) -> st.Page:
-    return st.Page(str(HERE / "pages" / file), title=title, icon=icon, **kw)
+    return st.Page(f"pages/{file}", title=title, icon=icon, **kw)
 
 
 PAGES = {

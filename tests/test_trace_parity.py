@@ -210,3 +210,40 @@ def test_dropout_module_traced_in_eval_semantics_and_left_unchanged():
 def test_library_never_imports_streamlit():
     code = "import sys, lstm_viz, lstm_viz.trace, lstm_viz.gradients; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_workspace_layout_guard_falls_back_to_replay(monkeypatch):
+    """If the oneDNN workspace is not laid out as expected, trace notices and uses the portable engine."""
+    from lstm_viz import engines
+
+    torch.manual_seed(0)
+    m = torch.nn.LSTM(5, 8)
+    x = torch.randn(6, 3, 5)
+    monkeypatch.setattr(engines, "_ROW_STRIDE", {8: 8 * 4 + 3})  # a wrong cached stride
+    monkeypatch.setattr(engines, "_workspace_gates",
+                        lambda ws, expected, steps, batch, hidden: None)  # and no layout found
+    tr = trace(m, x)
+    assert tr.meta["engine"] == "replay"
+    with torch.no_grad():
+        out, (h, c) = m(x)
+    torch.testing.assert_close(tr.output, out, atol=1e-6, rtol=0)
+    torch.testing.assert_close(tr.c_n, c, atol=1e-6, rtol=0)
+
+
+def test_wrong_cached_stride_is_caught():
+    """A stale stride for this hidden size fails verification instead of returning shifted gates."""
+    from lstm_viz import engines
+
+    torch.manual_seed(0)
+    m = torch.nn.LSTM(5, 8)
+    x = torch.randn(6, 3, 5)
+    saved = dict(engines._ROW_STRIDE)
+    try:
+        engines._ROW_STRIDE[8] = 8 * 4 + 1
+        tr = trace(m, x)
+    finally:
+        engines._ROW_STRIDE.clear()
+        engines._ROW_STRIDE.update(saved)
+    assert tr.meta["engine"] == "replay"
+    ref = unroll(m.double(), x.transpose(0, 1).double())
+    torch.testing.assert_close(tr.gates["f"][0, 0, 1, 4].double(), ref["gates"][(0, 0, 1)][4]["f"], atol=1e-5, rtol=0)
