@@ -249,3 +249,48 @@ def choose_probe(subject, key: str):
         shown = ", ".join(probe.unknown[:12]) + (" ..." if len(probe.unknown) > 12 else "")
         st.warning(f"Not in the model's vocabulary (read as <unk>): {shown}")
     return probe
+
+
+def session_cached(name: str, owner: object, key: object, compute: Callable, max_items: int = 4):
+    """compute() once per (owner, key) in this browser session: a small most-recent-first cache in
+    st.session_state (never shared with other sessions, unlike st.cache_resource). `owner` is usually the
+    subject; entries of another owner object (a new model, a newer training step) never match, and the
+    entry keeps its owner alive so that its id cannot be reused meanwhile."""
+    slot = f"_lvcache_{name}"
+    entries = st.session_state.get(slot)
+    if entries is None:
+        entries = st.session_state[slot] = []
+    for k, (o, kk, value) in enumerate(entries):
+        if o is owner and kk == key:
+            entries.insert(0, entries.pop(k))
+            return value
+    value = compute()
+    entries.insert(0, (owner, key, value))
+    del entries[max_items:]
+    return value
+
+
+def layer_direction(num_layers: int, num_directions: int, key: str, where=st) -> tuple[int, int]:
+    """Layer and direction pickers, shown only for what the model has (one layer, one direction: none)."""
+    cols = where.columns(2)
+    layer = cols[0].selectbox("Layer", list(range(num_layers)), key=f"{key}_layer",
+                              format_func=lambda l: f"layer {l}" + (" (bottom)" if l == 0 else " (top)"
+                                                                    if l == num_layers - 1 else "")) \
+        if num_layers > 1 else 0
+    direction = cols[1].radio("Direction", [0, 1], key=f"{key}_direction", horizontal=True,
+                              format_func=lambda d: ("forward (left to right)", "backward (right to left)")[d]) \
+        if num_directions > 1 else 0
+    return int(layer), int(direction)
+
+
+def threshold_slider(key: str, label: str = "Thresholds (low, high)", default: tuple = (0.1, 0.9),
+                     where=st) -> tuple[float, float]:
+    """A low/high range slider on [0, 1] with low < high enforced (a note when both handles meet)."""
+    from lstm_viz.views import ordered_thresholds
+
+    picked = where.slider(label, 0.0, 1.0, default, step=0.01, key=f"{key}_thresholds",
+                          help="A sigmoid gate below low counts as closed, above high as open")
+    low, high, note = ordered_thresholds(*picked)
+    if note:
+        where.warning(note)
+    return low, high

@@ -1,5 +1,92 @@
-"""PLACEHOLDER: being written in this session."""
+"""Gates: every gate, the cell state and the hidden state of one input, token by token, on fixed colours."""
 import streamlit as st
 
-st.title("gates")
-st.info("This page is being built.")
+from lstm_viz import views
+from lstm_viz.analysis import window_tokens
+from lstm_viz.figures.heatmaps import LONG_NAMES
+from pages._common import (FONT_SIZE, choose_probe, guarded, layer_direction, require_subject, session_cached)
+
+st.title("Gates")
+st.caption("Each column is a token, each row a unit. Sigmoid gates share one colour scale on [0, 1]; the "
+           "candidate and the hidden state are on [-1, 1]; the cell state is centred at 0. Colours never "
+           "rescale when you page or pick units.")
+
+subject = require_subject("the Gates page")
+probe = choose_probe(subject, key="gates")
+if probe is None:
+    st.stop()
+key = views.probe_key(probe)
+recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
+
+
+def predict():
+    try:
+        return subject.predict(probe.tokens), ""
+    except (ValueError, TypeError, RuntimeError) as err:  # a head that does not fit must not stop the page
+        return None, f"Could not predict: {err}"
+
+
+predicted, why = session_cached("predict", subject, key, predict)
+if why:
+    st.warning(why)
+tokens = probe.tokens[0]
+gold = probe.targets[0] if probe.targets else None
+
+# what the model says about this input
+pos_tags = predicted[0] if predicted and subject.task == "pos" else None
+if subject.task == "sentiment" and predicted:
+    st.markdown(f"**Predicted sentiment:** {predicted[0]}" + (f" (gold: {gold})" if gold is not None else ""))
+elif pos_tags is not None:
+    st.caption("Predicted tags are shown under each token" + (" (✗ marks a wrong one, then the gold tag)."
+                                                             if gold is not None else "."))
+elif predicted is None:
+    st.caption("This model has no output layer, so there are no predictions to show.")
+
+layer, direction = layer_direction(recording.num_layers, recording.num_directions, key="gates")
+names = views.rank_targets(recording)
+c1, c2, c3 = st.columns(3)
+tags = (gold if gold is not None else pos_tags) if subject.task == "pos" else None
+tag_options = views.correlation_tags(tags, subject.label_names)
+orders = [o for o in views.ORDERS if o != "correlation" or tag_options]
+labels = {"index": "unit index", "variance": "variance (most active first)",
+          "saturation": "saturation (most saturated first)", "correlation": "correlation with a tag"}
+by = c1.selectbox("Order units by", orders, format_func=labels.get, key="gates_by",
+                  help="Rank the units over every token of this input")
+of = c2.selectbox("Ranked on", names, format_func=LONG_NAMES.get, key="gates_of", disabled=by == "index")
+tag = c3.selectbox("Tag", tag_options, key="gates_tag",
+                   help="Tags (" + ("gold" if gold is not None else "predicted") + ") that occur in this input") \
+    if by == "correlation" else None
+if by != "correlation" and subject.task == "pos" and not tag_options:
+    c3.caption("Correlation with a tag needs at least two different tags in the input.")
+
+total_units = recording.hidden_size
+c1, c2 = st.columns(2, gap="large")
+max_units = views.MAX_UNITS
+if total_units > 1:
+    max_units = c1.slider("Units to show", 1, min(total_units, views.MAX_UNITS), min(total_units, views.MAX_UNITS),
+                          key="gates_max_units", help=f"At most {views.MAX_UNITS}, chosen by the order above")
+pages = window_tokens(len(tokens), views.MAX_TOKENS).n_pages
+page = c2.slider("Token page", 1, pages, 1, key="gates_page",
+                 help=f"{views.MAX_TOKENS} tokens per page") - 1 if pages > 1 else 0
+shown = st.multiselect("Show", list(recording.gate_names) + (["cell"] if recording.cell is not None else [])
+                       + ["hidden"], default=None, format_func=LONG_NAMES.get, key="gates_show",
+                       placeholder="all gates and states")
+
+view = guarded(views.build_gates_view, recording, tokens, pos_tags, gold if pos_tags is not None else None,
+               layer=layer, direction=direction, page=page, by=by, of=of, tags=tags, tag=tag,
+               unit=st.session_state.get("gates_unit"), max_units=max_units, names=shown or None,
+               font_size=FONT_SIZE)
+if view is None:
+    st.stop()
+for note in view.notes:
+    st.info(note)
+st.plotly_chart(view.heatmaps, width="stretch")
+
+st.subheader("One unit along the input")
+ids = view.units.ids.tolist()
+scores = dict(zip(ids, view.units.scores.tolist())) if view.units.scores is not None else {}
+if st.session_state.get("gates_unit") not in ids:
+    st.session_state["gates_unit"] = view.unit
+st.selectbox("Unit", ids, key="gates_unit", format_func=lambda u: f"unit {u}" + (
+    f" ({view.units.by} {scores[u]:+.3g})" if u in scores else ""))
+st.plotly_chart(view.line, width="stretch")

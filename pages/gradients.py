@@ -1,5 +1,93 @@
-"""PLACEHOLDER: being written in this session."""
+"""Gradients: how far back in time the error signal reaches, in this model and in LSTM vs GRU vs plain RNN."""
 import streamlit as st
 
-st.title("gradients")
-st.info("This page is being built.")
+from lstm_viz import compare, figures, views
+from lstm_viz.analysis import forget_product
+from lstm_viz.gradients import gradient_flow
+from pages._common import (FONT_SIZE, active_run, choose_probe, guarded, layer_direction, require_subject,
+                           session_cached)
+
+MAX_STEPS = 200  # the step-wise backward costs about a fused forward per step; longer inputs are cut
+
+st.title("Gradients")
+st.caption("‖dL/dh_t‖ is how strongly the loss still depends on the hidden state at step t, through every "
+           "later step (and ‖dL/dc_t‖ through the LSTM's cell). On a log scale, a straight falling line "
+           "is an exponentially vanishing gradient.")
+
+subject = require_subject("the Gradients page")
+probe = choose_probe(subject, key="grad")
+if probe is None:
+    st.stop()
+batch_first = bool(getattr(subject.module, "batch_first", False))
+full, probe = probe, views.truncate_probe(probe, MAX_STEPS, batch_first)
+if probe is not full:
+    st.info(f"Gradients are computed step by step, so long inputs are cut: only the first {MAX_STEPS} of "
+            f"{int(full.lengths.max())} tokens are used here.")
+key = views.probe_key(probe)
+tokens = probe.tokens[0]
+
+
+def own_flow():
+    return gradient_flow(subject.module, probe.inputs, subject.loss_fn(probe), lengths=probe.lengths)
+
+
+with st.spinner("Back-propagating through time..."):
+    flow = session_cached("flow", subject, key, lambda: guarded(own_flow, prefix="Could not compute gradients: "))
+if flow is None:
+    st.stop()
+layer, direction = layer_direction(flow.dh.shape[0], flow.dh.shape[1], key="grad")
+
+st.subheader("This model")
+gated = subject.kind in ("lstm", "gru")
+fp = None
+if gated:
+    recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
+    fp = forget_product(recording, layer, direction)
+st.plotly_chart(figures.gradient_flow_figure({subject.name: flow}, tokens=tokens, forget_product=fp, layer=layer,
+                                             direction=direction, font_size=FONT_SIZE), width="stretch")
+st.caption(f"Loss: the model's own {'tagging' if subject.task == 'pos' else 'classification'} cross-entropy on "
+           f"this input (gold labels when known, else its own predictions); loss = {flow.loss:.3g}."
+           + (f" Dotted: the product of the {'forget' if subject.kind == 'lstm' else 'update'} gates after each "
+              "step (averaged over units), the share of the memory at t that survives to the end along the "
+              "gated path." if gated else ""))
+
+st.subheader("LSTM vs GRU vs plain RNN")
+c1, c2 = st.columns(2)
+seed = int(c1.number_input("Seed of the untrained modules", 0, 9999, 0, key="grad_seed"))
+mode = c2.radio("Layout", ["overlay", "side_by_side"], horizontal=True, key="grad_layout",
+                format_func=lambda m: m.replace("_", " "))
+sizes = guarded(compare.module_sizes, subject.module)
+if sizes is not None:
+    with st.spinner("Running the three untrained modules..."):
+        cmp = session_cached("compare", subject, (key, seed), lambda: guarded(
+            compare.compare_gradient_flow, sizes, probe.inputs, probe.lengths, seed))
+    if cmp is not None:
+        fps = {name: forget_product(tr, layer, direction) for name, tr in cmp.traces.items() if tr.gate_names}
+        st.plotly_chart(figures.gradient_flow_figure(cmp.flows, tokens=tokens, forget_product=fps, layer=layer,
+                                                     direction=direction, mode=mode, font_size=FONT_SIZE),
+                        width="stretch")
+        st.caption(f"Fresh, untrained nn.LSTM, nn.GRU and nn.RNN (tanh) with this model's sizes (input "
+                   f"{sizes.input_size}, {sizes.hidden_size} units, {sizes.num_layers} layer(s)"
+                   f"{', bidirectional' if sizes.bidirectional else ''}; PyTorch's default initialisation under "
+                   f"seed {seed}), fed the same inputs. All three get the same loss: a fixed random linear "
+                   "readout (a unit vector) of the top layer's final hidden state, so each starts from the same "
+                   "error signal at the last step. Untrained LSTM forget gates sit near 0.5, so even the LSTM "
+                   "forgets fast here; training usually opens them.")
+
+st.subheader("Per-gate parameter gradients during training")
+run = active_run()
+if run is None:
+    st.info("This model was loaded from a file: it has no training history to show.")
+else:
+    snapshot = run.trainer.snapshot()
+    every = getattr(getattr(run.trainer, "train_config", None), "grad_norm_every", None)  # None: loaded run
+    events = views.grad_norm_events(snapshot.events)
+    if events:
+        st.plotly_chart(figures.gate_grad_norm_curves(events, font_size=FONT_SIZE), width="stretch")
+        st.caption(f"L2 norm of the gradient of each gate's weights and biases during the training of **{run.name}**"
+                   + ((", logged every step." if every == 1 else f", logged every {every} steps.") if every else "."))
+    elif not snapshot.events:
+        st.info(f"**{run.name}** has no training history here: it was loaded from a checkpoint (which keeps the "
+                "weights, not the training events), or it has not finished a step yet.")
+    else:
+        st.info(f"**{run.name}** logged no per-gate gradient norms (grad_norm_every = {every}; 0 means never).")

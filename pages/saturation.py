@@ -1,5 +1,86 @@
-"""PLACEHOLDER: being written in this session."""
+"""Saturation: how often each unit's gates sit at their extremes over a sample of the data."""
 import streamlit as st
 
-st.title("saturation")
-st.info("This page is being built.")
+from lstm_viz import figures, views
+from lstm_viz.analysis import saturation
+from lstm_viz.figures.heatmaps import LONG_NAMES
+from pages._common import (FONT_SIZE, choose_probe, layer_direction, require_subject, session_cached,
+                           threshold_slider)
+
+st.title("Saturation")
+st.caption("As in Karpathy, Johnson & Fei-Fei (2015), *Visualizing and Understanding Recurrent Networks*, "
+           "Fig. 3: a gate is left-saturated when it is below the low threshold (closed), right-saturated "
+           "above the high one (open). The tanh candidate uses the same fractions of its range [-1, 1] "
+           "(defaults: below -0.8, above 0.8).")
+
+subject = require_subject("the Saturation page")
+c1, c2 = st.columns(2)
+n = c1.slider("Sample size (sequences)", 20, 200, 100, step=10, key="sat_n",
+              help="Dataset sequences (dev split, else train) traced in batches of 32")
+with c2:
+    low, high = threshold_slider("sat")
+with st.expander("Flags"):
+    f1, f2 = st.columns(2)
+    always = f1.slider("Always saturated: saturated at more than this share of the steps", 0.5, 1.0, 0.99,
+                       step=0.01, key="sat_always")
+    eps = f2.select_slider("Never moving: standard deviation below", [1e-4, 1e-3, 1e-2, 5e-2], value=1e-3,
+                           key="sat_eps")
+
+
+
+def take_sample():
+    try:
+        return views.sample_traces(subject, n), ""
+    except ValueError as err:  # no dataset and no prepared inputs
+        return None, str(err)
+
+
+with st.spinner(f"Tracing {n} sequences..."):
+    sample, why = session_cached("sample", subject, n, take_sample)
+if sample is None:
+    st.info(f"No dataset sample: {why}. Measuring over one input instead.")
+    probe = choose_probe(subject, key="sat")
+    if probe is None:
+        st.stop()
+    key = views.probe_key(probe)
+    sample = views.Sample([session_cached("trace", subject, key, lambda: subject.trace(probe))], 1,
+                          int(probe.lengths.sum()), "one input")
+st.caption(f"Measured over {sample.source} ({sample.n_tokens:,} tokens)"
+           + (f"; the dataset has fewer than the {n} asked for." if sample.n_sequences < n
+              and sample.source.endswith("sentences") else "."))
+
+first = sample.traces[0]
+layer, direction = layer_direction(first.num_layers, first.num_directions, key="sat")
+
+if not first.gate_names:
+    st.info("This model is a plain RNN: it has **no gates** to saturate. Below is the distribution of its "
+            "hidden state h_t instead; values piled up at -1 and 1 mean saturated tanh units, whose gradient "
+            "is almost 0.", icon="ℹ️")
+    st.plotly_chart(figures.gate_histograms(sample.traces, layer, direction, font_size=FONT_SIZE), width="stretch")
+    st.stop()
+
+sat = session_cached("saturation", subject, (n, low, high, always, eps, sample.n_tokens),
+                     lambda: saturation(sample.traces, low, high, always, eps))
+gate = st.radio("Gates in the scatter", ["all", *sat.gate_names], horizontal=True, key="sat_gate",
+                format_func=lambda g: "all gates" if g == "all" else LONG_NAMES[g])
+c1, c2 = st.columns([3, 2])
+c1.plotly_chart(figures.saturation_scatter(sat, None if gate == "all" else gate, layer, direction,
+                                           font_size=FONT_SIZE), width="stretch")
+c2.markdown("**Reading the scatter.** Each dot is one unit (hover for its id). Near (0, 0): the gate "
+            "rarely saturates and acts as a soft, graded switch. Along the dotted line x + y = 1: it is "
+            "almost always fully open or fully closed, a binary switch. Top left: nearly always open "
+            "(for a forget gate: a long memory); bottom right: nearly always closed.")
+st.plotly_chart(figures.gate_histograms(sample.traces, layer, direction, font_size=FONT_SIZE), width="stretch")
+
+st.subheader("Units to look at")
+rows = [dict(check="always saturated", gate=f.gate, layer=f.layer, direction=("fwd", "bwd")[f.direction],
+             unit=f.unit, value=f"{f.value:.1%} of steps saturated") for f in sat.always_saturated] + \
+       [dict(check="never moving", gate=f.gate, layer=f.layer, direction=("fwd", "bwd")[f.direction],
+             unit=f.unit, value=f"std {f.value:.2g}") for f in sat.never_moving]
+if rows:
+    st.caption(f"{len(sat.always_saturated)} (gate, unit) pairs are saturated at more than {always:.0%} of the "
+               f"steps and {len(sat.never_moving)} barely move (std < {eps:g}), over all layers and directions.")
+    st.dataframe(rows, hide_index=True, width="stretch", height=min(36 * (len(rows) + 1), 400))
+else:
+    st.success(f"No unit is saturated at more than {always:.0%} of the steps, and every unit moves "
+               f"(std >= {eps:g}).")

@@ -1,5 +1,100 @@
-"""PLACEHOLDER: being written in this session."""
+"""Truth table: what every unit does to its memory at every token (remember, add, erase, overwrite)."""
 import streamlit as st
+import torch
 
-st.title("truth_table")
-st.info("This page is being built.")
+from lstm_viz import figures, views
+from lstm_viz.analysis import CATEGORY_DESCRIPTIONS, select_units, truth_table, window_tokens
+from pages._common import (FONT_SIZE, choose_probe, guarded, layer_direction, require_subject, session_cached,
+                           threshold_slider)
+
+LSTM_TABLE = """
+An LSTM updates its memory as **c<sub>t</sub> = f<sub>t</sub> · c<sub>t-1</sub> + i<sub>t</sub> · g<sub>t</sub>**.
+With the input gate *i* and the forget gate *f* near 0 or 1, each unit does one of four things:
+
+| input gate i | forget gate f | behaviour | c<sub>t</sub> becomes |
+|:-:|:-:|---|---|
+| 0 | 1 | **remember** | c<sub>t-1</sub> (nothing new gets in) |
+| 1 | 1 | **add** | c<sub>t-1</sub> + g<sub>t</sub> |
+| 0 | 0 | **erase** | about 0 |
+| 1 | 0 | **overwrite** | g<sub>t</sub> (the old memory is replaced) |
+
+"0" means below the low threshold, "1" above the high one; anything else is **in between**.
+"""
+GRU_TABLE = """
+A GRU has no separate memory:
+**h<sub>t</sub> = (1 - z<sub>t</sub>) · n<sub>t</sub> + z<sub>t</sub> · h<sub>t-1</sub>**, with the candidate
+n<sub>t</sub> = tanh(W x<sub>t</sub> + r<sub>t</sub> · (U h<sub>t-1</sub>)). Its analogue of the table:
+
+| update gate z | reset gate r | behaviour | h<sub>t</sub> becomes |
+|:-:|:-:|---|---|
+| 1 | any | **keep** | h<sub>t-1</sub> |
+| 0 | 1 | **overwrite** | n<sub>t</sub>, a candidate that sees all of h<sub>t-1</sub> |
+| 0 | 0 | **reset+overwrite** | n<sub>t</sub> built from the input alone |
+
+"0" means below the low threshold, "1" above the high one; anything else is **in between**.
+"""
+
+st.title("Truth table")
+subject = require_subject("the Truth table page")
+if subject.kind == "rnn":
+    st.info("This model is a plain RNN: $h_t = \\tanh(W x_t + U h_{t-1} + b)$. It has "
+            "**no gates**, so nothing decides to keep or to forget: every step rewrites the whole state, and "
+            "there is no truth table to draw. Pick an LSTM or GRU model in the sidebar (or train one on the "
+            "**Train** page) to see one.", icon="ℹ️")
+    st.stop()
+
+is_lstm = subject.kind == "lstm"
+left, right = st.columns([3, 2])
+left.markdown(LSTM_TABLE if is_lstm else GRU_TABLE, unsafe_allow_html=True)
+with right:
+    low, high = threshold_slider("truth")
+
+probe = choose_probe(subject, key="truth")
+if probe is None:
+    st.stop()
+key = views.probe_key(probe)
+recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
+tokens = probe.tokens[0]
+layer, direction = layer_direction(recording.num_layers, recording.num_directions, key="truth")
+table = session_cached("truth_table", subject, (key, low, high), lambda: truth_table(recording, low, high))
+
+keep_gate = "f" if is_lstm else "z"
+units = select_units(recording, keep_gate, layer, direction, max_units=views.MAX_UNITS, by="variance",
+                     batch_index=0)
+window = window_tokens(len(tokens), views.MAX_TOKENS, 0)
+if window.n_pages > 1:
+    page = st.slider("Token page", 1, window.n_pages, 1, key="truth_page") - 1
+    window = window_tokens(len(tokens), views.MAX_TOKENS, page)
+    st.info(f"Long input: {window.note}.")
+if units.note:
+    st.info(f"Many units: {units.note} of the {'forget' if is_lstm else 'update'} gate.")
+
+fig = guarded(figures.truth_table_heatmap, table, layer, direction, 0, tokens=tokens, units=units, window=window,
+              font_size=FONT_SIZE)
+if fig is not None:
+    st.plotly_chart(fig, width="stretch")
+shares = guarded(figures.truth_table_shares, table, layer, direction, 0, tokens=tokens, window=window,
+                 font_size=FONT_SIZE)
+if shares is not None:
+    st.plotly_chart(shares, width="stretch")
+st.caption(f"Share of all (token, unit) cells of this input in each behaviour, layer {layer}"
+           + (f" {('forward', 'backward')[direction]}" if recording.num_directions > 1 else "") + ":")
+cols = st.columns(len(table.names))
+for col, name in zip(cols, table.names):
+    col.metric(name, f"{table.share(name, layer, direction):.0%}", help=CATEGORY_DESCRIPTIONS.get(name))
+
+st.subheader("Where the units sit at one token")
+steps = list(range(window.start, window.stop))
+t = st.selectbox("Token", steps, key="truth_token", format_func=lambda k: f"{k + 1}: {tokens[k]}")
+ids = units.indices
+a, b = ("i", "f") if is_lstm else ("r", "z")
+at = torch.as_tensor(ids)
+first = recording.gates[a][layer, direction, 0, t][at].numpy()  # [units]
+second = recording.gates[b][layer, direction, 0, t][at].numpy()
+diagram = figures.truth_table_diagram(i=first, f=second, low=low, high=high, font_size=FONT_SIZE) if is_lstm \
+    else figures.gru_truth_table_diagram(r=first, z=second, low=low, high=high, font_size=FONT_SIZE)
+c1, c2 = st.columns([3, 2])
+c1.plotly_chart(diagram, width="stretch")
+c2.caption(f"Each dot is one of the {ids.size} units shown above, at token **{tokens[t]}**: x is its "
+           f"{'forget gate f' if is_lstm else 'update gate z'}, y its {'input gate i' if is_lstm else 'reset gate r'}."
+           " The coloured corners are the behaviours of the table.")
