@@ -294,3 +294,11 @@ def threshold_slider(key: str, label: str = "Thresholds (low, high)", default: t
     if note:
         where.warning(note)
     return low, high
+
+
+def activate_from_callback(key: str) -> None:
+    """Make `key` ("run:NAME" or "file:NAME") the model every page shows. Call it from a widget callback
+    (on_click / on_change), which runs before the sidebar's picker is drawn: once drawn in a script run, the
+    picker's own widget state would put the previously picked model back."""
+    state().active = key
+    st.session_state["model_picker"] = key

@@ -1,5 +1,128 @@
-"""PLACEHOLDER: being written in this session."""
+"""Cell anatomy: one LSTM step and one GRU step with every value, the equations and the truth-table square."""
 import streamlit as st
 
-st.title("cell_anatomy")
-st.info("This page is being built.")
+from lstm_viz import cell, figures
+from lstm_viz.analysis import CATEGORY_DESCRIPTIONS
+from lstm_viz.cell_demo import gate_region, parse_numbers, steps_to_trace
+from pages._common import FONT_SIZE
+
+FUNCS = {"i": r"\sigma", "f": r"\sigma", "o": r"\sigma", "r": r"\sigma", "z": r"\sigma", "g": r"\tanh"}
+GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o",
+              "r": "reset gate r", "z": "update gate z", "n": "candidate n"}
+
+st.title("Cell anatomy")
+st.markdown("One step of a single LSTM unit and of a single GRU unit, with PyTorch's equations and weight layout. "
+            "Pick an interpretable weight preset, move the input $x_t$ and the previous state, and watch every "
+            "gate. Each preset has 1 input and 1 unit, so every number on this page is a scalar.")
+with st.expander("Truth-table thresholds"):
+    low, high = st.slider("A gate is *closed* below the first value and *open* above the second", 0.0, 1.0,
+                          (0.1, 0.9), 0.05, key="ca_thresholds")
+
+
+def edited_weights(kind: str, preset: cell.CellPreset, gates: tuple[str, ...]) -> cell.CellWeights:
+    """The preset's weights, each (w_x, w_h, b) editable; keys include the preset so a new preset starts fresh."""
+    w = preset.weights
+    rows = []
+    with st.expander("Weights (edit to experiment)"):
+        st.caption("Per gate: input weight $w_x$, recurrent weight $w_h$ and bias $b$ (PyTorch's `bias_ih`; "
+                   "`bias_hh` stays as in the preset).")
+        for k, g in enumerate(gates):
+            cols = st.columns([1, 2, 2, 2])
+            cols[0].markdown(f"**{g}**")
+            vals = []
+            for col, (label, default) in zip(cols[1:], (("w_x", w.weight_ih[k, 0]), ("w_h", w.weight_hh[k, 0]),
+                                                       ("b", w.bias_ih[k]))):
+                vals.append(col.number_input(f"{label} ({g})", -20.0, 20.0, float(default), 0.5,
+                                             key=f"ca_{kind}_w_{preset.name}_{g}_{label}"))
+            rows.append(vals)
+    return cell.CellWeights(kind, [[r[0]] for r in rows], [[r[1]] for r in rows], [r[2] for r in rows],
+                            w.bias_hh)
+
+
+def gate_equations(step: dict, gates: tuple[str, ...], equations: dict[str, str]) -> None:
+    for g in gates:
+        if g == "n":
+            continue  # the GRU candidate gets its substituted form below
+        st.latex(equations[g] + rf" = {FUNCS[g]}({step['pre_' + g][0]:.2f}) = {step[g][0]:.3f}")
+
+
+def sequence_chart(kind: str, preset: cell.CellPreset, weights: cell.CellWeights) -> None:
+    st.subheader("Run it over a sequence")
+    text = st.text_input("Inputs $x_1, x_2, \\ldots$ (from a zero state)", ", ".join(f"{v:g}" for v in preset.inputs),
+                         key=f"ca_{kind}_seq_{preset.name}")
+    try:
+        xs = parse_numbers(text)
+    except ValueError as err:
+        st.error(str(err))
+        return
+    steps = cell.run_preset(cell.CellPreset(preset.name, preset.description, weights, xs))
+    fig = figures.unit_line(steps_to_trace(steps), unit=0, tokens=[f"x={v:g}" for v in xs], font_size=FONT_SIZE)
+    st.plotly_chart(fig, width="stretch", key=f"ca_{kind}_seq_chart")
+
+
+def region_note(region: str, where: str) -> None:
+    st.markdown(f"### Region: **{region}**")
+    st.markdown(f"{CATEGORY_DESCRIPTIONS[region]}  \n({where})")
+
+
+lstm_tab, gru_tab = st.tabs(["LSTM", "GRU"])
+
+with lstm_tab:
+    name = st.selectbox("Weight preset", list(cell.LSTM_PRESETS), key="ca_lstm_preset")
+    preset = cell.LSTM_PRESETS[name]
+    st.info(preset.description)
+    weights = edited_weights("lstm", preset, ("i", "f", "g", "o"))
+    c1, c2, c3 = st.columns(3)
+    x = c1.slider("input $x_t$", -2.0, 2.0, 1.0, 0.1, key="ca_lstm_x")
+    h_prev = c2.slider("previous hidden $h_{t-1}$", -1.0, 1.0, 0.0, 0.05, key="ca_lstm_h")
+    c_prev = c3.slider("previous cell $c_{t-1}$", -3.0, 3.0, 0.5, 0.1, key="ca_lstm_c")
+    step = cell.lstm_step([x], [h_prev], [c_prev], weights)
+    cols = st.columns(6)
+    for col, key, label in zip(cols, ("i", "f", "g", "o", "c", "h"),
+                               ("input gate i", "forget gate f", "candidate g", "output gate o", "cell c_t",
+                                "hidden h_t")):
+        col.metric(label, f"{step[key][0]:.3f}")
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("Equations at these values")
+        gate_equations(step, ("i", "f", "g", "o"), cell.LSTM_EQUATIONS)
+        subst = cell.substituted_equations(step)
+        for k in ("c", "h"):
+            st.latex(cell.LSTM_EQUATIONS[k])
+            st.latex(subst[k])
+    with right:
+        region = gate_region("lstm", step["i"][0], step["f"][0], low, high)
+        region_note(region, f"i = {step['i'][0]:.3f}, f = {step['f'][0]:.3f}")
+        st.plotly_chart(figures.truth_table_diagram(i=step["i"], f=step["f"], low=low, high=high,
+                                                    font_size=FONT_SIZE), key="ca_lstm_diagram")
+    sequence_chart("lstm", preset, weights)
+
+with gru_tab:
+    name = st.selectbox("Weight preset", list(cell.GRU_PRESETS), key="ca_gru_preset")
+    preset = cell.GRU_PRESETS[name]
+    st.info(preset.description)
+    weights = edited_weights("gru", preset, ("r", "z", "n"))
+    c1, c2 = st.columns(2)
+    x = c1.slider("input $x_t$", -2.0, 2.0, 1.0, 0.1, key="ca_gru_x")
+    h_prev = c2.slider("previous hidden $h_{t-1}$", -1.0, 1.0, 0.5, 0.05, key="ca_gru_h")
+    step = cell.gru_step([x], [h_prev], weights)
+    cols = st.columns(4)
+    for col, key, label in zip(cols, ("r", "z", "n", "h"), ("reset gate r", "update gate z", "candidate n",
+                                                            "hidden h_t")):
+        col.metric(label, f"{step[key][0]:.3f}")
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("Equations at these values")
+        gate_equations(step, ("r", "z"), cell.GRU_EQUATIONS)
+        subst = cell.substituted_equations(step)
+        for k in ("n", "h"):
+            st.latex(cell.GRU_EQUATIONS[k])
+            st.latex(subst[k])
+        st.caption("PyTorch's GRU: $z = 1$ keeps the old state, and the reset gate multiplies "
+                   "$W_{hn} h_{t-1} + b_{hn}$ inside the candidate.")
+    with right:
+        region = gate_region("gru", step["r"][0], step["z"][0], low, high)
+        region_note(region, f"r = {step['r'][0]:.3f}, z = {step['z'][0]:.3f}")
+        st.plotly_chart(figures.gru_truth_table_diagram(r=step["r"], z=step["z"], low=low, high=high,
+                                                        font_size=FONT_SIZE), key="ca_gru_diagram")
+    sequence_chart("gru", preset, weights)

@@ -1,5 +1,415 @@
-"""PLACEHOLDER: being written in this session."""
-import streamlit as st
+"""Train: pick a task, dataset and architecture, train in a background thread and watch it live; compare,
+save and reload this session's runs."""
+import os
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Optional
 
-st.title("train")
-st.info("This page is being built.")
+import streamlit as st
+import torch
+
+from lstm_viz import figures
+from lstm_viz.checkpoint import checkpoint_bytes, load_checkpoint
+from lstm_viz.data import DataError, list_datasets, load_corpus
+from lstm_viz.loaded_run import LoadedTrainer
+from lstm_viz.models import PRESETS, ModelConfig
+from lstm_viz.run_summary import (arch_label, checkpoint_metrics, curve_events, every, format_seconds, grad_norm_events,
+                                  planned_steps, progress_text, run_row)
+from lstm_viz.train import TRAIN_PRESETS, Trainer, hold_out_dev
+from lstm_viz.uploads import DATASET_SUFFIXES, save_upload
+from pages._common import FONT_SIZE, Run, activate_from_callback, active_run, add_run, state
+
+ROOT = Path(__file__).resolve().parents[1]
+UPLOAD_DIR = ROOT / "runs" / "uploads"  # uploads live here under random names, only while being parsed
+MAX_DATASET_MB = 50
+MAX_CHECKPOINT_MB = 200
+DEV_FRACTION = 0.1  # held out of train when a corpus has no dev split, so dev accuracy means something
+LR_CHOICES = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0, 1000.0, 1e4)
+PAGE_PRESETS = {  # model preset, train preset, dataset, epochs
+    "tutorial": ("tutorial", "tutorial", "tutorial", 300),
+    "sentiment-bilstm": ("sentiment-bilstm", "default", "generated-sentiment", 5),
+    "pos-bilstm-char": ("pos-bilstm-char", "default", "generated-pos", 5),
+    "pos-bilstm": ("pos-bilstm", "default", "generated-pos", 5),
+}
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else []) + (
+    ["mps"] if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available() else [])
+THREAD_CHOICES = ["auto"] + [n for n in (1, 2, 4, 8, 16, 32) if n <= (os.cpu_count() or 1)]
+ARCH_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
+SOURCES = ("Built-in", "Local path", "Upload")
+
+
+def preset_values(name: str) -> dict:
+    """Widget values (by key) of a page preset."""
+    model_name, train_name, dataset, epochs = PAGE_PRESETS[name]
+    m, t = PRESETS[model_name], TRAIN_PRESETS[train_name]
+    return {"tr_task": m.task, "tr_source": "Built-in", f"tr_dataset_{m.task}": dataset, "tr_arch": m.arch,
+            "tr_nonlin": m.nonlinearity, "tr_layers": m.num_layers, "tr_bidir": m.bidirectional,
+            "tr_embed": m.embed_dim, "tr_hidden": m.hidden_size, "tr_char": m.char_features,
+            "tr_dropout": float(m.dropout), "tr_opt": t.optimizer, "tr_lr": t.lr, "tr_epochs": epochs,
+            "tr_batch": t.batch_size, "tr_clip_on": t.clip_grad_norm is not None,
+            "tr_clip": float(t.clip_grad_norm or 5.0), "tr_limit": 0}
+
+
+DEFAULTS = {"tr_preset": "tutorial", **preset_values("tutorial"), "tr_dataset_sentiment": "generated-sentiment",
+            "tr_path": "", "tr_device": DEVICES[0], "tr_threads": "auto"}
+
+
+def apply_preset() -> None:
+    name = st.session_state["tr_preset"]
+    if name in PAGE_PRESETS:
+        st.session_state.update(preset_values(name))
+
+
+def dataset_names(task: str) -> list[str]:
+    return [d.name for d in list_datasets() if d.task == task and (d.built_in or d.cached)]
+
+
+def _stamp(path: Path) -> tuple:
+    """Changes when a local file (or a folder's direct entries) changes, so the corpus cache reloads it."""
+    try:
+        entries = [path] + (sorted(path.iterdir())[:200] if path.is_dir() else [])
+        return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in entries)
+    except OSError:
+        return ()
+
+
+def _with_dev(corpus):
+    return hold_out_dev(corpus, DEV_FRACTION) if not corpus.dev and len(corpus.train) >= 10 else corpus
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def cached_corpus(name_or_path: str, task: str, options: tuple, stamp: tuple):
+    # Corpus is frozen and only read, so sessions may share one parsed copy; errors are not cached.
+    return _with_dev(load_corpus(name_or_path, task=task, **dict(options)))
+
+
+def corpus_options(name: str, limit: int) -> tuple:
+    if not limit or name == "tutorial":
+        return ()
+    return (("n_train", int(limit)),) if name.startswith("generated-") else (("limit", int(limit)),)
+
+
+def get_corpus(v: dict):
+    """(corpus, label, built-in name or None, options) for the picked source; raises DataError/ValueError."""
+    task, source = v["tr_task"], v["tr_source"]
+    if source == "Built-in":
+        name = v.get(f"tr_dataset_{task}")
+        if not name:
+            raise DataError(f"no built-in dataset for task {task!r}")
+        options = corpus_options(name, v["tr_limit"])
+        return cached_corpus(name, task, options, ()), name, name, options
+    if source == "Local path":
+        text = (v.get("tr_path") or "").strip()
+        if not text:
+            raise DataError("type the path of a dataset file or folder first (e.g. a UD treebank folder, "
+                            "a .conllu file, an rt-polarity folder or a .csv file)")
+        path = Path(text).expanduser()
+        options = (("limit", int(v["tr_limit"])),) if v["tr_limit"] else ()
+        return cached_corpus(str(path), task, options, _stamp(path)), text, None, options
+    upload = v.get("tr_upload")
+    if upload is None:
+        raise DataError(f"choose a file to upload first ({', '.join(DATASET_SUFFIXES)}, at most {MAX_DATASET_MB} MB)")
+    options = (("limit", int(v["tr_limit"])),) if v["tr_limit"] else ()
+    cache = st.session_state.setdefault("tr_upload_corpus", {})
+    key = (upload.file_id, task, options)
+    if key not in cache:
+        path = save_upload(upload.getvalue(), upload.name, UPLOAD_DIR, max_bytes=MAX_DATASET_MB * 2**20)
+        try:
+            corpus = replace(load_corpus(path, task=task, **dict(options)), name=upload.name, source="upload")
+        except DataError as err:  # name the user's file, not our random copy of it
+            raise DataError(str(err).replace(str(path), repr(upload.name))) from None
+        finally:
+            path.unlink(missing_ok=True)  # parsed into memory: nothing of the user's stays on disk
+        cache.clear()  # one parsed upload per session is enough
+        cache[key] = _with_dev(corpus)
+    return cache[key], upload.name, None, options
+
+
+def configs(v: dict, n_train: int):
+    """(ModelConfig, TrainConfig) from the widgets; raises ValueError on an invalid combination."""
+    preset = v["tr_preset"]
+    model_name, train_name = PAGE_PRESETS[preset][:2] if preset in PAGE_PRESETS else (None, "default")
+    base = PRESETS[model_name] if model_name else ModelConfig()
+    char = v["tr_task"] == "pos" and v["tr_char"]
+    model = replace(base, task=v["tr_task"], arch=v["tr_arch"], nonlinearity=v["tr_nonlin"],
+                    num_layers=int(v["tr_layers"]), bidirectional=bool(v["tr_bidir"]), embed_dim=int(v["tr_embed"]),
+                    hidden_size=int(v["tr_hidden"]), dropout=float(v["tr_dropout"]),
+                    char_embed_dim=(base.char_embed_dim or 32) if char else 0,
+                    char_hidden=(base.char_hidden or 64) if char else 0)
+    epochs, batch = int(v["tr_epochs"]), int(v["tr_batch"])
+    total = planned_steps(n_train, epochs, batch)
+    train = replace(TRAIN_PRESETS[train_name], device=v["tr_device"], optimizer=v["tr_opt"], lr=float(v["tr_lr"]),
+                    epochs=epochs, batch_size=batch, clip_grad_norm=float(v["tr_clip"]) if v["tr_clip_on"] else None,
+                    probe_every=every(total, 30), grad_norm_every=every(total, 200),
+                    eval_every=max(1, epochs // 30), threads=threads(v["tr_threads"], model))
+    return model, train
+
+
+def threads(choice, model: ModelConfig) -> Optional[int]:
+    """CPU threads for the run. "auto" is 1: measured here, a pos-bilstm-char step took 8x longer with torch's
+    2 threads than with 1 on a busy 2-core machine (idle OpenMP threads spin), and an app may train for
+    several sessions at once. Pick more threads for a big model on an idle many-core machine."""
+    return 1 if choice == "auto" else int(choice)
+
+
+def start_run(v: dict) -> Optional[str]:
+    """Load, build and start a run from the widget values; the error message when that is not possible."""
+    try:
+        with st.spinner("Loading the dataset..."):
+            corpus, label, builtin, options = get_corpus(v)
+            model_config, train_config = configs(v, len(corpus.train))
+            trainer = Trainer(model_config, train_config, corpus)
+    except (ValueError, TypeError, OSError) as err:  # DataError is a ValueError
+        return str(err)
+    preset = v["tr_preset"]
+    short = label if len(label) <= 40 else "..." + label[-37:]
+    if preset in PAGE_PRESETS and model_config == PRESETS[PAGE_PRESETS[preset][0]]:
+        base = preset if builtin == PAGE_PRESETS[preset][2] else f"{preset} on {short}"
+    else:
+        base = f"{arch_label(model_config)} on {short}"
+    name = state().unique_name(base)
+    run = Run(name, trainer, label)
+    sources()[name] = (builtin, options)
+    trainer.start()
+    add_run(run)
+    activate_from_callback(f"run:{name}")
+    return None
+
+
+def on_start() -> None:
+    # a callback runs before the sidebar is drawn, so the new run shows up there (and gets picked) at once
+    st.session_state["tr_start_error"] = start_run(form_values())
+
+
+def form_values() -> dict:
+    return {k: st.session_state.get(k) for k in [*DEFAULTS, "tr_upload"]}
+
+
+def sources() -> dict:
+    """run name -> (built-in dataset name or None, loader options): lets a saved checkpoint name its dataset."""
+    return st.session_state.setdefault("tr_sources", {})
+
+
+def settings_summary(v: dict) -> str:
+    """One line saying what Start will train."""
+    source = {"Built-in": v.get(f"tr_dataset_{v['tr_task']}"), "Local path": v.get("tr_path") or "(no path yet)",
+              "Upload": getattr(v.get("tr_upload"), "name", "(no file yet)")}[v["tr_source"]]
+    layers = f"{v['tr_layers']} layers, " if v["tr_layers"] > 1 else ""
+    return (f"Next: **{v['tr_preset']}** · {'bidirectional ' if v['tr_bidir'] else ''}{ARCH_NAMES[v['tr_arch']]}, "
+            f"{layers}{v['tr_hidden']} units on **{source}** ({v['tr_task']}) · "
+            f"{'Adam' if v['tr_opt'] == 'adam' else 'SGD'} lr {v['tr_lr']:g}, {v['tr_epochs']} epochs, "
+            f"batch {v['tr_batch']}")
+
+
+def shown_run():
+    s = state()
+    run = active_run()
+    return run if run is not None else (list(s.runs.values())[-1] if s.runs else None)
+
+
+def live_panel(name: str, polling: bool) -> None:
+    """Progress, metrics and curves of one run; refreshed every half second while it trains."""
+    run = state().runs.get(name)
+    if run is None:
+        return
+    trainer = run.trainer
+    snap = trainer.snapshot()
+    cfg = getattr(trainer, "train_config", None)
+    st.subheader(f"Run: {run.name}")
+    st.progress(float(snap.progress), text=progress_text(snap, cfg.epochs if cfg else None))
+    note = {"running": st.info, "finished": st.success, "stopped": st.warning, "failed": st.error,
+            "idle": st.info}[snap.status]
+    note(f"**{snap.status}**: {snap.message}")
+    if snap.status == "running":
+        st.button("Stop", key="tr_stop", on_click=trainer.stop, type="primary",
+                  help="Stops after the current step and keeps the model")
+    m = snap.metrics
+    cols = st.columns(5)
+    pct = lambda k: f"{m[k]:.1%}" if k in m else "-"  # noqa: E731
+    cols[0].metric("Loss", f"{m['loss']:.4f}" if "loss" in m else "-")
+    cols[1].metric("Train accuracy", pct("accuracy"))
+    cols[2].metric("Dev accuracy", pct("dev_accuracy"))
+    cols[3].metric("Tokens / s", f"{m['tokens_per_s']:,.0f}" if "tokens_per_s" in m else "-")
+    cols[4].metric("Elapsed", format_seconds(snap.elapsed_s))
+    if snap.events:
+        st.plotly_chart(figures.training_curves(curve_events(snap), font_size=FONT_SIZE), width="stretch",
+                        key="tr_curves")
+        norms = grad_norm_events(snap)
+        if norms:
+            st.plotly_chart(figures.gate_grad_norm_curves(norms, font_size=FONT_SIZE), width="stretch",
+                            key="tr_norms")
+    elif snap.status == "running":
+        st.caption("Waiting for the first steps...")
+    else:
+        st.caption("No training curves: this run was loaded from a checkpoint." if isinstance(trainer, LoadedTrainer)
+                   else "No training curves: the run ended before its first step.")
+    comparison_table()
+    if polling and not trainer.is_running:
+        st.rerun()  # the run ended: redraw the whole page (save button, start button, no more polling)
+
+
+def comparison_table() -> None:
+    runs = state().runs
+    if not runs:
+        return
+    st.subheader("Runs of this session")
+    rows = [run_row(r.name, r.dataset, getattr(r.trainer, "model_config", None), r.trainer.snapshot())
+            for r in runs.values()]
+    st.dataframe(rows, hide_index=True, width="stretch", column_config={
+        "loss": st.column_config.NumberColumn(format="%.4f"),
+        "dev accuracy": st.column_config.NumberColumn(format="percent"),
+        "tokens/s": st.column_config.NumberColumn(format="%.0f")})
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")[:80] or "run"
+
+
+def save_section(run) -> None:
+    if run is None or run.trainer.is_running:
+        return
+    snap = run.trainer.snapshot()
+    key = (run.name, snap.step, snap.status, run.created)
+    cache = st.session_state.setdefault("tr_checkpoint", {})
+    if key not in cache:
+        t = run.trainer
+        extra = {"dataset": run.dataset, "run": run.name}
+        builtin, options = sources().get(run.name, (None, ()))
+        if builtin:
+            extra.update(dataset_name=builtin, dataset_options=[list(o) for o in options])
+        train_config = t.train_config if getattr(t, "train_config", None) is not None else None
+        cache.clear()  # keep only the shown run's bytes
+        cache[key] = checkpoint_bytes(t.model, t.model_config, t.encoder, checkpoint_metrics(snap), train_config, extra)
+    st.download_button(f"Save **{run.name}** as a checkpoint", cache[key], file_name=f"{slug(run.name)}.pt",
+                       mime="application/octet-stream", key="tr_save", on_click="ignore", icon=":material/download:")
+
+
+def load_section() -> None:
+    st.file_uploader("Load a checkpoint saved here (.pt)", type=["pt", "pth", "ckpt"], key="tr_ckpt",
+                     max_upload_size=MAX_CHECKPOINT_MB, on_change=on_checkpoint)
+    upload = st.session_state.get("tr_ckpt")
+    result = st.session_state.get("tr_loaded", {}).get(getattr(upload, "file_id", None))
+    if result is not None:
+        ok, message = result
+        (st.success if ok else st.error)(message)
+
+
+def on_checkpoint() -> None:
+    upload = st.session_state.get("tr_ckpt")
+    done = st.session_state.setdefault("tr_loaded", {})  # file_id -> (ok, message): each upload loads once
+    if upload is not None and upload.file_id not in done:
+        done[upload.file_id] = load_upload(upload)
+
+
+def load_upload(upload) -> tuple[bool, str]:
+    if upload.size > MAX_CHECKPOINT_MB * 2**20:
+        return False, f"{upload.name} is larger than {MAX_CHECKPOINT_MB} MB; that is not a checkpoint saved here"
+    try:
+        model, bundle = load_checkpoint(upload.getvalue())
+    except ValueError as err:  # CheckpointError
+        return False, f"Cannot load {upload.name}: {err}"
+    corpus, extra, options = None, bundle.extra, ()
+    name = extra.get("dataset_name")
+    if isinstance(name, str) and name in dataset_names(bundle.model_config.task):
+        try:
+            options = tuple(tuple(o) for o in extra.get("dataset_options") or ())
+            corpus = cached_corpus(name, bundle.model_config.task, options, ())
+        except (ValueError, TypeError):
+            corpus = None  # the model still works on typed text
+    trainer = LoadedTrainer(model, bundle, corpus, source=upload.name)
+    base = str(extra.get("run") or Path(upload.name).stem)[:60]
+    run = Run(state().unique_name(f"{base} (loaded)"), trainer, str(extra.get("dataset") or "checkpoint"))
+    add_run(run)
+    activate_from_callback(f"run:{run.name}")
+    if corpus is not None:
+        sources()[run.name] = (name, options)
+    return True, f"Loaded **{run.name}** ({bundle.model_config.arch.upper()}, task {bundle.model_config.task})."
+
+
+# -- the page -------------------------------------------------------------------------------------------------------
+st.title("Train")
+for k, val in DEFAULTS.items():
+    st.session_state.setdefault(k, val)
+if st.session_state["tr_device"] not in DEVICES:
+    st.session_state["tr_device"] = DEVICES[0]
+
+running = [r for r in state().runs.values() if r.trainer.is_running]
+with st.expander("Settings of the next run", expanded=not state().runs):
+    keep = dict(persist_state="session")  # settings survive a visit to another page
+    c1, c2, c3 = st.columns(3)
+    c1.selectbox("Preset", [*PAGE_PRESETS, "custom"], key="tr_preset", on_change=apply_preset, **keep,
+                 help="Fills in every setting below; change any of them afterwards")
+    task = c2.radio("Task", ["pos", "sentiment"], key="tr_task", horizontal=True, **keep,
+                    format_func={"pos": "part-of-speech tags", "sentiment": "sentiment"}.get)
+    source = c3.radio("Dataset from", SOURCES, key="tr_source", horizontal=True, **keep)
+    c1, c2 = st.columns([2, 1])
+    if source == "Built-in":
+        names = dataset_names(task)
+        if st.session_state.get(f"tr_dataset_{task}") not in names:
+            st.session_state[f"tr_dataset_{task}"] = names[0]
+        c1.selectbox("Dataset", names, key=f"tr_dataset_{task}", **keep,
+                     help="Built-in corpora, and downloaded ones once they are in the cache")
+    elif source == "Local path":
+        c1.text_input("Dataset file or folder", key="tr_path", **keep,
+                      placeholder="e.g. ../shared/data/ud/UD_English-EWT or reviews.csv",
+                      help="A UD treebank folder or .conllu file (pos); rt-polarity, SST-2, aclImdb folders or "
+                           ".csv/.tsv with text and label columns (sentiment)")
+    else:
+        c1.file_uploader(f"Dataset file ({', '.join(DATASET_SUFFIXES)}; at most {MAX_DATASET_MB} MB)",
+                         type=[s[1:] for s in DATASET_SUFFIXES], key="tr_upload", max_upload_size=MAX_DATASET_MB)
+    c2.number_input("Use at most this many examples (0: all)", 0, 10_000_000, step=100, key="tr_limit", **keep)
+
+    st.markdown("**Model**")
+    c = st.columns(6)
+    arch = c[0].selectbox("Architecture", list(ARCH_NAMES), format_func=ARCH_NAMES.get, key="tr_arch", **keep)
+    c[1].selectbox("RNN activation", ["tanh", "relu"], key="tr_nonlin", disabled=arch != "rnn", **keep)
+    c[2].number_input("Layers", 1, 6, key="tr_layers", **keep)
+    c[3].number_input("Embedding size", 1, 1024, key="tr_embed", **keep)
+    c[4].number_input("Hidden units", 1, 2048, key="tr_hidden", **keep)
+    c[5].number_input("Dropout", 0.0, 0.9, step=0.05, key="tr_dropout", **keep)
+    c = st.columns(3)
+    c[0].checkbox("Bidirectional", key="tr_bidir", **keep)
+    c[1].checkbox("Character features (pos)", key="tr_char", disabled=task != "pos", **keep,
+                  help="A character BiLSTM per word, so unseen words still get a useful representation")
+
+    st.markdown("**Training**")
+    c = st.columns(6)
+    c[0].selectbox("Optimizer", ["adam", "sgd"], format_func={"adam": "Adam", "sgd": "SGD"}.get, key="tr_opt", **keep)
+    c[1].select_slider("Learning rate", LR_CHOICES, format_func=lambda x: f"{x:g}", key="tr_lr", **keep)
+    c[2].number_input("Epochs", 1, 1000, key="tr_epochs", **keep)
+    c[3].number_input("Batch size", 1, 1024, key="tr_batch", **keep)
+    clip = c[4].checkbox("Clip gradients", key="tr_clip_on", **keep)
+    c[4].number_input("at global norm", 0.01, 100.0, step=0.5, key="tr_clip", **keep, disabled=not clip)
+    c[5].selectbox("Device", DEVICES, key="tr_device", **keep,
+                   help="CUDA / MPS appear when this machine has them")
+    c[5].selectbox("CPU threads", THREAD_CHOICES, key="tr_threads", **keep,
+                   help="auto: one thread per run, fastest for these model sizes on a shared CPU")
+
+
+c1, c2 = st.columns([1, 4], vertical_alignment="center")
+c1.button("Start training", type="primary", key="tr_start", disabled=bool(running), on_click=on_start)
+c2.markdown(f"**{running[0].name}** is training: stop it below before starting another run." if running
+            else settings_summary(form_values()))
+error = st.session_state.pop("tr_start_error", None)
+if error:
+    st.error(f"Cannot start: {error}")
+
+run = shown_run()
+if run is None:
+    st.info("No run yet. Press **Start training**: the *tutorial* preset trains PyTorch's tutorial tagger in about "
+            "a second. Or load a checkpoint below.")
+else:
+    polling = run.trainer.is_running
+    st.fragment(live_panel, run_every=0.5 if polling else None)(run.name, polling)
+    if len(state().runs) > 1:
+        st.caption("The sidebar's **Model** box picks which run this page (and every analysis page) shows.")
+
+st.subheader("Save and load")
+c1, c2 = st.columns(2)
+with c1:
+    if run is not None and run.trainer.is_running:
+        st.caption("Saving is possible once the run has ended (stop it or let it finish).")
+    save_section(run)
+with c2:
+    load_section()
