@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages._common import sidebar
+from app_pages._common import sidebar
 
 HERE = Path(__file__).resolve().parent
 
@@ -14,7 +14,7 @@ st.set_page_config(page_title="lstm-viz", page_icon="🔁", layout="wide")
 
 
 def page(file: str, title: str, icon: str, **kw) -> st.Page:
-    return st.Page(f"pages/{file}", title=title, icon=icon, **kw)
+    return st.Page(f"app_pages/{file}", title=title, icon=icon, **kw)
 
 
 PAGES = {

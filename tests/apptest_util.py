@@ -14,7 +14,7 @@ def open_page(page: str, timeout: float = 60) -> AppTest:
     st.cache_resource.clear()
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.run()
-    if page != "pages/home.py":
+    if page != "app_pages/home.py":
         at.switch_page(page)
         at.run()
     return at

@@ -12,7 +12,7 @@ import pytest
 from lstm_viz.data import tutorial_corpus
 from lstm_viz.models import preset
 from lstm_viz.train import TRAIN_PRESETS, Trainer
-from pages._common import STATE_KEY, Run, SessionState
+from app_pages._common import STATE_KEY, Run, SessionState
 
 from .apptest_util import assert_clean, button, open_page
 
@@ -58,7 +58,7 @@ def tiny_run(arch: str = "lstm", **model) -> Run:
 
 def open_with(page: str, run: Run, as_file: bool = False):
     """A fresh session whose only model is `run` (or its weights as if loaded from a file)."""
-    at = open_page("pages/home.py")
+    at = open_page("app_pages/home.py")
     s = SessionState()
     if as_file:
         s.inspected[run.name] = run.subject()
@@ -90,7 +90,7 @@ def check_bad_inputs(at, key: str) -> None:
 
 # -- Gates ---------------------------------------------------------------------------------------------------------
 def test_gates_cold_start_interactions_and_bad_input():
-    at = cold_start("pages/gates.py")
+    at = cold_start("app_pages/gates.py")
     heat, line = figures_of(at)
     assert trace_types(heat) == ["heatmap"] * 6  # i, f, g, o, c, h
     assert heat["data"][0]["x"][1] == "dog<br>NN"  # predicted tag under each token
@@ -121,7 +121,7 @@ def test_gates_cold_start_interactions_and_bad_input():
 
 
 def test_gates_two_layer_bidirectional_gru():
-    at = open_with("pages/gates.py", tiny_run("gru", num_layers=2, bidirectional=True))
+    at = open_with("app_pages/gates.py", tiny_run("gru", num_layers=2, bidirectional=True))
     assert trace_types(figures_of(at)[0]) == ["heatmap"] * 4  # r, z, n, h
     at.selectbox(key="gates_layer").set_value(1).run()
     assert_clean(at)
@@ -131,7 +131,7 @@ def test_gates_two_layer_bidirectional_gru():
 
 
 def test_gates_plain_rnn():
-    at = open_with("pages/gates.py", tiny_run("rnn"))
+    at = open_with("app_pages/gates.py", tiny_run("rnn"))
     assert trace_types(figures_of(at)[0]) == ["heatmap"]  # h only
     at.selectbox(key="gates_by").set_value("saturation").run()
     assert_clean(at)
@@ -139,7 +139,7 @@ def test_gates_plain_rnn():
 
 # -- Truth table ------------------------------------------------------------------------------------------------
 def test_truth_table_cold_start_thresholds_and_bad_input():
-    at = cold_start("pages/truth_table.py")
+    at = cold_start("app_pages/truth_table.py")
     heat, shares, diagram = figures_of(at)
     assert [d["name"] for d in heat["data"]] == ["remember", "add", "erase", "overwrite", "in between"]
     assert "low 0.1, high 0.9" in heat["layout"]["title"]["text"]
@@ -152,23 +152,23 @@ def test_truth_table_cold_start_thresholds_and_bad_input():
     assert "low 0.5, high 0.51" in figures_of(at)[0]["layout"]["title"]["text"]
     at.selectbox(key="truth_token").set_value(2).run()
     assert_clean(at)
-    assert "ate" in at.caption[-1].value
+    assert "ate" in at.main.caption[-1].value
     check_bad_inputs(at, "truth_text")
     at.slider(key="truth_page").set_value(3).run()
     assert_clean(at)
 
 
 def test_truth_table_gru_and_rnn():
-    at = open_with("pages/truth_table.py", tiny_run("gru"))
+    at = open_with("app_pages/truth_table.py", tiny_run("gru"))
     assert [d["name"] for d in figures_of(at)[0]["data"]] == ["keep", "overwrite", "reset+overwrite", "in between"]
     assert any("update gate z" in m.value for m in at.markdown)
-    at = open_with("pages/truth_table.py", tiny_run("rnn"))
+    at = open_with("app_pages/truth_table.py", tiny_run("rnn"))
     assert any("no gates" in i.value for i in at.info)
     assert not at.get("plotly_chart")
 
 
 def test_truth_table_layers_and_directions():
-    at = open_with("pages/truth_table.py", tiny_run("lstm", num_layers=2, bidirectional=True))
+    at = open_with("app_pages/truth_table.py", tiny_run("lstm", num_layers=2, bidirectional=True))
     at.selectbox(key="truth_layer").set_value(1).run()
     at.radio(key="truth_direction").set_value(1).run()
     assert_clean(at)
@@ -178,7 +178,7 @@ def test_truth_table_layers_and_directions():
 
 # -- Saturation ---------------------------------------------------------------------------------------------------
 def test_saturation_cold_start_and_interactions():
-    at = cold_start("pages/saturation.py")
+    at = cold_start("app_pages/saturation.py")
     scatter, hist = figures_of(at)
     assert [d["name"] for d in scatter["data"]][:2] == ["i: input gate", "f: forget gate"]
     assert array(scatter["data"][0]["x"]).size == 6  # one point per unit
@@ -196,23 +196,23 @@ def test_saturation_cold_start_and_interactions():
 
 
 def test_saturation_gru_rnn_and_a_model_without_data():
-    at = open_with("pages/saturation.py", tiny_run("gru", num_layers=2))
+    at = open_with("app_pages/saturation.py", tiny_run("gru", num_layers=2))
     at.selectbox(key="sat_layer").set_value(1).run()
     assert_clean(at)
     assert [d["name"] for d in figures_of(at)[0]["data"]] == ["r: reset gate", "z: update gate", "n: candidate"]
-    at = open_with("pages/saturation.py", tiny_run("rnn"))
+    at = open_with("app_pages/saturation.py", tiny_run("rnn"))
     assert any("no gates" in i.value for i in at.info)
     assert len(figures_of(at)) == 1  # the h_t histogram
     run = tiny_run("lstm")
     run.trainer.corpus = replace(run.corpus, train=(), dev=(), test=())  # nothing to sample
-    at = open_with("pages/saturation.py", run)
+    at = open_with("app_pages/saturation.py", run)
     assert any("Measuring over one input" in i.value for i in at.info)
     assert len(figures_of(at)) == 2
 
 
 # -- Gradients ---------------------------------------------------------------------------------------------------
 def test_gradients_cold_start_interactions_and_bad_input():
-    at = cold_start("pages/gradients.py")
+    at = cold_start("app_pages/gradients.py")
     own, cmp, history = figures_of(at)
     names = [d["name"] for d in own["data"]]
     assert any("dL/dh_t" in n for n in names) and any("dL/dc_t" in n for n in names)
@@ -232,14 +232,14 @@ def test_gradients_cold_start_interactions_and_bad_input():
 
 
 def test_gradients_gru_rnn_and_from_file():
-    at = open_with("pages/gradients.py", tiny_run("gru", bidirectional=True))
+    at = open_with("app_pages/gradients.py", tiny_run("gru", bidirectional=True))
     at.radio(key="grad_direction").set_value(1).run()
     assert_clean(at)
     assert any("update-gate product" in d["name"] for d in figures_of(at)[0]["data"])
-    at = open_with("pages/gradients.py", tiny_run("rnn"))
+    at = open_with("app_pages/gradients.py", tiny_run("rnn"))
     own = figures_of(at)[0]
     assert not any("product" in d["name"] for d in own["data"])
-    at = open_with("pages/gradients.py", tiny_run("lstm"), as_file=True)
+    at = open_with("app_pages/gradients.py", tiny_run("lstm"), as_file=True)
     assert any("loaded from a file" in i.value for i in at.info)
     assert len(figures_of(at)) == 2
 
@@ -252,12 +252,12 @@ def test_a_run_reloaded_from_a_checkpoint_without_its_data():
     trained = tiny_run("lstm").trainer
     trainer = loaded_run.LoadedTrainer(trained.model, Bundle(trained.model_config, trained.encoder), None)
     run = Run("reloaded", trainer, "tagger.pt")
-    at = open_with("pages/gradients.py", run)
+    at = open_with("app_pages/gradients.py", run)
     assert any("no training history" in i.value for i in at.info)
     assert len(figures_of(at)) == 2
-    at = open_with("pages/saturation.py", run)
+    at = open_with("app_pages/saturation.py", run)
     assert any("Measuring over one input" in i.value for i in at.info)
     assert len(figures_of(at)) == 2
-    for page in ("pages/gates.py", "pages/truth_table.py"):
+    for page in ("app_pages/gates.py", "app_pages/truth_table.py"):
         at = open_with(page, run)
         assert figures_of(at)

@@ -30,7 +30,7 @@ def regions(at) -> list[str]:
 
 
 def test_cell_anatomy_cold_start():
-    at = open_page("pages/cell_anatomy.py")
+    at = open_page("app_pages/cell_anatomy.py")
     assert_clean(at)
     # LSTM preset "remember everything", x = 1, h = 0, c = 0.5: the cell keeps 0.5
     step = cell.lstm_step([1.0], [0.0], [0.5], cell.LSTM_PRESETS["remember everything"].weights)
@@ -46,7 +46,7 @@ def test_cell_anatomy_cold_start():
 
 
 def test_cell_anatomy_presets_and_sliders_change_values():
-    at = open_page("pages/cell_anatomy.py")
+    at = open_page("app_pages/cell_anatomy.py")
     at.selectbox(key="ca_lstm_preset").set_value("write new input").run()
     assert regions(at)[0] == "overwrite"
     w = cell.LSTM_PRESETS["write new input"].weights
@@ -77,7 +77,7 @@ def test_cell_anatomy_presets_and_sliders_change_values():
 
 
 def test_cell_anatomy_sequence_input_errors_are_messages():
-    at = open_page("pages/cell_anatomy.py")
+    at = open_page("app_pages/cell_anatomy.py")
     at.text_input(key="ca_lstm_seq_remember everything").set_value("1, two, 3").run()
     assert_clean(at)
     assert any("entry 2 ('two') is not a number" in e.value for e in at.error)
@@ -91,7 +91,7 @@ def predicted_line(at) -> str:
 
 
 def test_timeline_cold_start_offers_the_tutorial_and_replays_steps():
-    at = open_page("pages/timeline.py")
+    at = open_page("app_pages/timeline.py")
     assert_clean(at)
     assert any("No run yet" in i.value for i in at.info)
     at.button(key="tl_quick").click().run()
@@ -117,7 +117,7 @@ def _stop_all(at) -> None:
 
 
 def test_timeline_follows_a_run_while_it_trains():
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     try:
         at.selectbox(key="tr_preset").set_value("custom").run()
         at.selectbox(key="tr_dataset_pos").set_value("generated-pos")
@@ -128,7 +128,7 @@ def test_timeline_follows_a_run_while_it_trains():
         at.selectbox(key="tr_opt").set_value("adam")
         at.select_slider(key="tr_lr").set_value(0.01).run()
         at.button(key="tr_start").click().run()
-        at.switch_page("pages/timeline.py").run()
+        at.switch_page("app_pages/timeline.py").run()
         assert_clean(at)
         (run,) = at.session_state["lstm_viz_state"].runs.values()
         deadline = time.time() + 60
@@ -158,28 +158,28 @@ def test_timeline_follows_a_run_while_it_trains():
 
 
 def test_timeline_rnn_and_loaded_runs_explain_what_is_missing():
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     at.selectbox(key="tr_preset").set_value("custom").run()
     at.selectbox(key="tr_arch").set_value("rnn").run()
     at.number_input(key="tr_epochs").set_value(5).run()
     at.button(key="tr_start").click().run()
     run = next(iter(at.session_state["lstm_viz_state"].runs.values()))
     assert run.trainer.join(60)
-    at.switch_page("pages/timeline.py").run()
+    at.switch_page("app_pages/timeline.py").run()
     assert_clean(at)
     assert any("plain RNN has no gates" in i.value for i in at.info)
     assert len(at.get("plotly_chart")) == 1  # the hidden state heatmap still shows
     # a checkpoint has no training history
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     data = next(iter(at.session_state["tr_checkpoint"].values()))
     at.file_uploader(key="tr_ckpt").set_value(("rnn.pt", data, "application/octet-stream")).run()
-    at.switch_page("pages/timeline.py").run()
+    at.switch_page("app_pages/timeline.py").run()
     assert_clean(at)
     assert any("no training history" in i.value for i in at.info)
 
 
 def test_sentiment_preset_trains_and_the_timeline_shows_labels():
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     try:
         at.selectbox(key="tr_preset").set_value("sentiment-bilstm").run()
         assert at.radio(key="tr_task").value == "sentiment"
@@ -192,7 +192,7 @@ def test_sentiment_preset_trains_and_the_timeline_shows_labels():
         assert_clean(at)
         assert run.status == "finished" and len(run.corpus.train) == 64
         assert list(at.dataframe[0].value["arch"]) == ["BiLSTM x2, 256 units"]
-        at.switch_page("pages/timeline.py").run()
+        at.switch_page("app_pages/timeline.py").run()
         assert_clean(at)
         line = next(m.value for m in at.markdown if m.value.startswith("**Predicted label:**"))
         assert "positive" in line or "negative" in line

@@ -94,9 +94,9 @@ def _use_user_model(at, model_file: bytes, steps: int = 12, batch: int = 1):
 
 
 def test_use_an_uploaded_model_on_the_gates_page(model_file):
-    at = _use_user_model(open_page("pages/inspect_model.py"), model_file)
+    at = _use_user_model(open_page("app_pages/inspect_model.py"), model_file)
     assert at.session_state["lstm_viz_state"].active == "file:tagger · lstm"  # the model every page now shows
-    at.switch_page("pages/gates.py")
+    at.switch_page("app_pages/gates.py")
     at.run()
     assert_clean(at)
     assert not at.error, _errors(at)
@@ -112,7 +112,7 @@ def test_use_an_uploaded_model_on_the_gates_page(model_file):
 def test_local_path_and_saved_input_tensor(user_model, tmp_path):
     path = tmp_path / "lstm_only.pt"
     torch.save(user_model.lstm.state_dict(), path)
-    at = open_page("pages/inspect_model.py")
+    at = open_page("app_pages/inspect_model.py")
     at.radio(key="inspect_model_how").set_value("Path on the machine running the app").run()
     at.text_input(key="inspect_model_path").set_value(str(path)).run()
     assert_clean(at)
@@ -129,7 +129,7 @@ def test_local_path_and_saved_input_tensor(user_model, tmp_path):
     at.button(key="inspect_use").click().run()
     assert_clean(at)
     assert not at.error, _errors(at)
-    at.switch_page("pages/export.py")
+    at.switch_page("app_pages/export.py")
     at.run()
     assert_clean(at)
     assert at.selectbox(key="export_preset").options[0] == "batch.npy (2 × 9 steps)"
@@ -145,7 +145,7 @@ def test_local_path_and_saved_input_tensor(user_model, tmp_path):
      r"weight_hh_l1 has shape (16, 3), expected (16, 4)"),
 ])
 def test_bad_model_files_show_an_error(name, data, message):
-    at = _upload(open_page("pages/inspect_model.py"), "inspect_model_upload", name, data)
+    at = _upload(open_page("app_pages/inspect_model.py"), "inspect_model_upload", name, data)
     assert message in _errors(at)
     assert not at.metric  # the page stopped before showing an architecture
 
@@ -160,7 +160,7 @@ class _Evil:
 
 def test_code_running_pickle_and_bad_inputs(user_model, tmp_path):
     marker = tmp_path / "ran.txt"
-    at = _upload(open_page("pages/inspect_model.py"), "inspect_model_upload", "evil.pt",
+    at = _upload(open_page("app_pages/inspect_model.py"), "inspect_model_upload", "evil.pt",
                  _torch_bytes({"weight_ih_l0": torch.zeros(4, 2), "x": _Evil(str(marker))}))
     assert "Python objects that would run code" in _errors(at) and not marker.exists()
     # a path that does not exist
@@ -181,8 +181,8 @@ def test_code_running_pickle_and_bad_inputs(user_model, tmp_path):
 
 
 def test_export_downloads_load_back(model_file, downloads, tmp_path):
-    at = _use_user_model(open_page("pages/inspect_model.py"), model_file, steps=8, batch=2)
-    at.switch_page("pages/export.py")
+    at = _use_user_model(open_page("app_pages/inspect_model.py"), model_file, steps=8, batch=2)
+    at.switch_page("app_pages/export.py")
     at.run()
     assert_clean(at)
     at.radio(key="export_mode").set_value("Pick an input").run()
@@ -222,7 +222,7 @@ def test_export_downloads_load_back(model_file, downloads, tmp_path):
 
 
 def test_export_with_the_tutorial_tagger(downloads):
-    at = open_page("pages/export.py")
+    at = open_page("app_pages/export.py")
     at.button(key="quick_the Export page").click().run()
     assert_clean(at)
     assert at.text_input(key="export_text").value == "The dog ate the apple"
@@ -240,7 +240,7 @@ def test_lstm_viz_checkpoint_opens_with_its_head():
     trainer = Trainer(preset("tutorial"), TRAIN_PRESETS["tutorial"], tutorial_corpus())
     trainer.run()
     ckpt = checkpoint_bytes(trainer.model, preset("tutorial"), trainer.encoder)  # what the Train page saves
-    at = _upload(open_page("pages/inspect_model.py"), "inspect_model_upload", "tutorial.pt", ckpt)
+    at = _upload(open_page("app_pages/inspect_model.py"), "inspect_model_upload", "tutorial.pt", ckpt)
     assert not at.error, _errors(at)
     assert any("lstm-viz checkpoint" in i.value for i in at.info)
     at.checkbox(key="inspect_confirm").check().run()
@@ -251,7 +251,7 @@ def test_lstm_viz_checkpoint_opens_with_its_head():
     assert isinstance(subject, ModelSubject) and state.active == "file:tutorial"
     tags = subject.predict([["The", "dog", "ate", "the", "apple"]])
     assert [list(t) for t in tags] == [["DET", "NN", "V", "DET", "NN"]]
-    at.switch_page("pages/gates.py")
+    at.switch_page("app_pages/gates.py")
     at.run()
     assert_clean(at)
     assert not at.error, _errors(at)
@@ -260,13 +260,13 @@ def test_lstm_viz_checkpoint_opens_with_its_head():
 def test_plain_rnn_with_relu_exports_without_gates(downloads):
     torch.manual_seed(3)
     rnn = nn.RNN(4, 6, nonlinearity="relu")
-    at = _upload(open_page("pages/inspect_model.py"), "inspect_model_upload", "rnn.pt", _torch_bytes(rnn.state_dict()))
+    at = _upload(open_page("app_pages/inspect_model.py"), "inspect_model_upload", "rnn.pt", _torch_bytes(rnn.state_dict()))
     assert at.radio(key="inspect_nonlinearity").value == "tanh"  # torch's default until the user says otherwise
     at.radio(key="inspect_nonlinearity").set_value("relu").run()
     assert "nonlinearity='relu'" in at.code[0].value
     at.checkbox(key="inspect_confirm").check().run()
     at.button(key="inspect_use").click().run()
-    at.switch_page("pages/export.py")
+    at.switch_page("app_pages/export.py")
     at.run()
     assert_clean(at)
     assert not at.error, _errors(at)
@@ -279,7 +279,7 @@ def test_plain_rnn_with_relu_exports_without_gates(downloads):
 
 
 def test_confirmation_is_asked_again_for_another_layer(model_file):
-    at = _upload(open_page("pages/inspect_model.py"), "inspect_model_upload", "tagger.pt", model_file)
+    at = _upload(open_page("app_pages/inspect_model.py"), "inspect_model_upload", "tagger.pt", model_file)
     at.checkbox(key="inspect_confirm").check().run()
     assert not at.button(key="inspect_use").disabled
     at.selectbox(key="inspect_prefix").set_value("decoder.").run()

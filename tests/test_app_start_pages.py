@@ -7,13 +7,13 @@ pytestmark = pytest.mark.timeout(180)
 
 
 def test_home_renders():
-    at = open_page("pages/home.py")
+    at = open_page("app_pages/home.py")
     assert_clean(at)
     assert any("lstm-viz" in t.value for t in at.title)
 
 
 def test_tutorial_tagger_trains_and_shows_gates():
-    at = open_page("pages/tutorial_tagger.py")
+    at = open_page("app_pages/tutorial_tagger.py")
     assert_clean(at)
     button(at, "Train it now").click()
     at.run()

@@ -13,7 +13,7 @@ from .apptest_util import assert_clean, open_page
 
 pytestmark = pytest.mark.timeout(240)
 
-PAGE = "pages/train.py"
+PAGE = "app_pages/train.py"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 

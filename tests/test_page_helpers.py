@@ -179,7 +179,7 @@ def test_arch_label_format_seconds_every():
 
 # -- a checkpoint as a finished run --------------------------------------------------------------------------------
 def test_loaded_trainer_behaves_like_a_finished_run(pos_corpus):
-    from pages._common import Run  # the page-side wrapper must accept it unchanged
+    from app_pages._common import Run  # the page-side wrapper must accept it unchanged
 
     trainer = _train(ModelConfig(task="pos", embed_dim=8, hidden_size=6), pos_corpus, replace(FAST, probe_every=0))
     snap = trainer.snapshot()

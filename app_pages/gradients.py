@@ -4,7 +4,7 @@ import streamlit as st
 from lstm_viz import compare, figures, views
 from lstm_viz.analysis import forget_product
 from lstm_viz.gradients import gradient_flow
-from pages._common import (FONT_SIZE, active_run, choose_probe, guarded, layer_direction, require_subject,
+from app_pages._common import (FONT_SIZE, active_run, choose_probe, guarded, layer_direction, require_subject,
                            session_cached)
 
 MAX_STEPS = 200  # the step-wise backward costs about a fused forward per step; longer inputs are cut

@@ -3,7 +3,7 @@ import streamlit as st
 
 from lstm_viz import figures
 from lstm_viz.subject import InputError
-from pages._common import FONT_SIZE, state, train_tutorial_tagger
+from app_pages._common import FONT_SIZE, state, train_tutorial_tagger
 
 st.title("Tutorial tagger")
 st.markdown(

@@ -9,7 +9,7 @@ from lstm_viz import figures, views
 from lstm_viz.analysis import saturation, select_units, truth_table, window_tokens
 from lstm_viz.export import (ExportUnavailable, figure_to_html, figure_to_png, lstmvis_zip_bytes, npz_bytes,
                              safe_filename)
-from pages._common import FONT_SIZE, choose_probe, layer_direction, require_subject, session_cached
+from app_pages._common import FONT_SIZE, choose_probe, layer_direction, require_subject, session_cached
 
 st.title("Export")
 st.caption("Each file is made when you press its download button, in memory (the LSTMVis project passes "

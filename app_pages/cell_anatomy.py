@@ -4,7 +4,7 @@ import streamlit as st
 from lstm_viz import cell, figures
 from lstm_viz.analysis import CATEGORY_DESCRIPTIONS
 from lstm_viz.cell_demo import gate_region, parse_numbers, steps_to_trace
-from pages._common import FONT_SIZE
+from app_pages._common import FONT_SIZE
 
 FUNCS = {"i": r"\sigma", "f": r"\sigma", "o": r"\sigma", "r": r"\sigma", "z": r"\sigma", "g": r"\tanh"}
 GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o",

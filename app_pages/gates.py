@@ -4,7 +4,7 @@ import streamlit as st
 from lstm_viz import views
 from lstm_viz.analysis import window_tokens
 from lstm_viz.figures.heatmaps import LONG_NAMES
-from pages._common import (FONT_SIZE, choose_probe, guarded, layer_direction, require_subject, session_cached)
+from app_pages._common import (FONT_SIZE, choose_probe, guarded, layer_direction, require_subject, session_cached)
 
 st.title("Gates")
 st.caption("Each column is a token, each row a unit. Sigmoid gates share one colour scale on [0, 1]; the "

@@ -6,7 +6,7 @@ from lstm_viz import figures
 from lstm_viz.analysis import saturation, truth_table
 from lstm_viz.figures import TRUTH_COLOURS
 from lstm_viz.replay import prediction_rows, probe_to_trace, truth_share_history
-from pages._common import (FONT_SIZE, activate_from_callback, active_run, layer_direction, state,
+from app_pages._common import (FONT_SIZE, activate_from_callback, active_run, layer_direction, state,
                            train_tutorial_tagger)
 
 st.title("Timeline")

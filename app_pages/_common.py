@@ -120,10 +120,10 @@ def add_inspected(name: str, subject) -> str:
 
 
 def model_choices() -> dict[str, str]:
-    """key -> label for the model picker."""
+    """key -> label for the model picker (labels stay fixed; the live status is shown beside it)."""
     s = state()
-    choices = {f"run:{n}": f"{n} · {r.status}" for n, r in s.runs.items()}
-    choices.update({f"file:{n}": f"{n} · from file" for n in s.inspected})
+    choices = {f"run:{n}": n for n in s.runs}
+    choices.update({f"file:{n}": f"{n} (file)" for n in s.inspected})
     return choices
 
 
@@ -138,8 +138,16 @@ def train_tutorial_tagger() -> Run:
     return run
 
 
+def _picker_changed() -> None:
+    state().active = st.session_state["model_picker"]
+
+
 def model_picker(where=st.sidebar) -> None:
-    """The shared 'which model' select box (in the sidebar by default)."""
+    """The shared 'which model' select box (in the sidebar by default).
+
+    `SessionState.active` is the truth: a page that adds a model sets it, and the widget is synced to it
+    before it is drawn; a user's pick reaches it through on_change, which runs before the script.
+    """
     s = state()
     choices = model_choices()
     if not choices:
@@ -148,9 +156,13 @@ def model_picker(where=st.sidebar) -> None:
     keys = list(choices)
     if s.active not in choices:
         s.active = keys[-1]
-    picked = where.selectbox("Model", keys, index=keys.index(s.active), format_func=choices.get,
-                             key="model_picker", help="The model every analysis page shows")
-    s.active = picked
+    st.session_state["model_picker"] = s.active
+    where.selectbox("Model", keys, format_func=choices.get, key="model_picker", on_change=_picker_changed,
+                    help="The model every analysis page shows")
+    run = active_run()
+    if run is not None:
+        snap = run.trainer.snapshot()
+        where.caption(f"{snap.status} · step {snap.step:,}")
 
 
 def active_subject():

@@ -4,7 +4,7 @@ import torch
 
 from lstm_viz import figures, views
 from lstm_viz.analysis import CATEGORY_DESCRIPTIONS, select_units, truth_table, window_tokens
-from pages._common import (FONT_SIZE, choose_probe, guarded, layer_direction, require_subject, session_cached,
+from app_pages._common import (FONT_SIZE, choose_probe, guarded, layer_direction, require_subject, session_cached,
                            threshold_slider)
 
 LSTM_TABLE = """

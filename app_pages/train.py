@@ -18,7 +18,7 @@ from lstm_viz.run_summary import (arch_label, checkpoint_metrics, curve_events, 
                                   planned_steps, progress_text, run_row)
 from lstm_viz.train import TRAIN_PRESETS, Trainer, hold_out_dev
 from lstm_viz.uploads import DATASET_SUFFIXES, save_upload
-from pages._common import FONT_SIZE, Run, activate_from_callback, active_run, add_run, state
+from app_pages._common import FONT_SIZE, Run, activate_from_callback, active_run, add_run, state
 
 ROOT = Path(__file__).resolve().parents[1]
 UPLOAD_DIR = ROOT / "runs" / "uploads"  # uploads live here under random names, only while being parsed

@@ -4,7 +4,7 @@ import streamlit as st
 from lstm_viz import figures, views
 from lstm_viz.analysis import saturation
 from lstm_viz.figures.heatmaps import LONG_NAMES
-from pages._common import (FONT_SIZE, choose_probe, layer_direction, require_subject, session_cached,
+from app_pages._common import (FONT_SIZE, choose_probe, layer_direction, require_subject, session_cached,
                            threshold_slider)
 
 st.title("Saturation")

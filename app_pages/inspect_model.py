@@ -8,7 +8,7 @@ from lstm_viz.inspect import MAX_MODEL_BYTES, inspect_model
 from lstm_viz.inspect_subject import (DEFAULT_LOSS, DEFAULT_RANDOM_STEPS, LOSSES, MAX_BATCH, checkpoint_subject,
                                       module_subject, reinspect)
 from lstm_viz.subject import MAX_TOKENS
-from pages._common import add_inspected
+from app_pages._common import add_inspected
 
 BAD_INPUT = (ValueError, TypeError, OSError)  # ModelFileError/InputError/CheckpointError are ValueErrors
 FLASH = "inspect_flash"  # message shown after "Use this model" and the rerun that refreshes the model picker
@@ -21,7 +21,7 @@ st.markdown(
     "weights, and every page (Gates, Truth table, Saturation, Gradients, Export) then works on it.")
 if FLASH in st.session_state:
     st.success(st.session_state.pop(FLASH))
-    st.page_link("pages/gates.py", label="Open the Gates page", icon="🚦")
+    st.page_link("app_pages/gates.py", label="Open the Gates page", icon="🚦")
 
 
 def cached(slot: str, key: tuple, compute):

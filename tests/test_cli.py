@@ -1,0 +1,115 @@
+"""The command line, run as `python -m lstm_viz` in a subprocess and through `main()` in-process."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lstm_viz.cli import build_parser, main
+
+pytestmark = pytest.mark.timeout(240)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lstm_viz", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _last_json(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def trained_file(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "tutorial.pt"
+    proc = _run("train", "--task", "pos", "--data", "tutorial", "--json", "--out", str(out))
+    return out, proc
+
+
+def test_train_json_on_the_tutorial(trained_file):
+    out, proc = trained_file
+    assert proc.returncode == 0, proc.stderr
+    result = _last_json(proc.stdout)
+    assert result["task"] == "pos" and result["dataset"] == "tutorial" and result["arch"] == "lstm"
+    assert result["dev_accuracy"] == 1.0 and result["test_accuracy"] == 1.0 and result["epochs"] == 300
+    assert result["train_seconds"] > 0 and result["tokens_per_second"] > 0 and result["status"] == "finished"
+    assert result["out"] == str(out) and out.is_file()
+    assert "epoch 300/300" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_evaluate_json(trained_file):
+    out, _ = trained_file
+    proc = _run("evaluate", str(out), "--data", "tutorial", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = _last_json(proc.stdout)
+    assert result["dev_accuracy"] == 1.0 and result["test_accuracy"] == 1.0 and result["dev_count"] == 2
+
+
+def test_help_documents_every_option():
+    proc = _run("train", "--help")
+    assert proc.returncode == 0 and "--batch-size" in proc.stdout
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in subparsers.items():
+        text = sub.format_help()
+        for action in sub._actions:
+            for option in action.option_strings:
+                assert option in text, (name, option)
+            assert action.help, (name, action.dest)  # every option says what it does
+
+
+def test_bad_data_path_exits_2_with_one_line():
+    proc = _run("train", "--data", "/no/such/folder", "--json")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and "/no/such/folder" in proc.stderr
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["train", "--data", "tutorial", "--epochs", "0"], "--epochs"),
+    (["train", "--data", "tutorial", "--arch", "transformer"], "--arch"),
+    (["train"], "--data"),
+    (["train", "--data", "tutorial", "--task", "sentiment"], "sentiment"),
+    (["train", "--data", "tutorial", "--dev-fraction", "2"], "fraction"),
+    (["train", "--data", "tutorial", "--glove", "/no/glove.txt"], "/no/glove.txt"),
+    (["train", "--data", "tutorial", "--out", "/no/dir/m.pt"], "--out"),
+    (["evaluate", "/no/model.pt", "--data", "tutorial"], "/no/model.pt"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_a_non_checkpoint_and_a_task_mismatch(tmp_path, trained_file, capsys):
+    junk = tmp_path / "junk.pt"
+    junk.write_text("hello")
+    assert main(["evaluate", str(junk), "--data", "tutorial"]) == 2
+    assert "not a torch checkpoint" in capsys.readouterr().err
+    assert main(["evaluate", str(trained_file[0]), "--data", "generated-sentiment", "--limit", "20"]) == 2
+    assert "sentiment" in capsys.readouterr().err
+
+
+def test_train_sentiment_gru_in_process(tmp_path, capsys):
+    out = tmp_path / "s.pt"
+    code = main(["train", "--data", "generated-sentiment", "--limit", "100", "--arch", "gru", "--layers", "1",
+                 "--no-bidirectional", "--embed", "8", "--hidden", "8", "--epochs", "2", "--batch-size", "16",
+                 "--lr", "0.01", "--json", "--quiet", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = _last_json(captured.out)
+    assert result["task"] == "sentiment" and result["arch"] == "gru" and not result["bidirectional"]
+    assert result["epochs"] == 2 and 0 <= result["dev_accuracy"] <= 1 and result["params"] > 0
+    assert captured.err == ""  # --quiet
+    assert main(["evaluate", str(out), "--data", "generated-sentiment", "--limit", "100", "--split", "test",
+                 "--json"]) == 0
+    assert _last_json(capsys.readouterr().out)["test_accuracy"] == result["test_accuracy"]

@@ -1,0 +1,272 @@
+"""The Trainer: the tutorial result, events, probes, stop, NaN handling, packed padding, evaluation."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from lstm_viz.data import generated_pos_corpus, tutorial_corpus
+from lstm_viz.data.corpus import Corpus, LabelledText, TaggedSentence
+from lstm_viz.models import ModelConfig, preset
+from lstm_viz.train import (TRAIN_PRESETS, TrainConfig, Trainer, batch_loss, build_encoder, evaluate,
+                            hold_out_dev, predict)
+
+pytestmark = pytest.mark.timeout(180)
+
+TINY_POS = ModelConfig(task="pos", embed_dim=8, hidden_size=8, bidirectional=True)
+QUIET = TrainConfig(device="cpu", probe_every=0, grad_norm_every=0, eval_every=0, threads=1)
+
+
+def _states(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _assert_same_state(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+@pytest.fixture(scope="module")
+def tutorial_run():
+    trainer = Trainer(preset("tutorial"), replace(TRAIN_PRESETS["tutorial"], device="cpu"), tutorial_corpus())
+    return trainer, trainer.run()
+
+
+def test_tutorial_tagger_tags_the_dog_ate_the_apple(tutorial_run):
+    trainer, snap = tutorial_run
+    assert snap.status == "finished" and snap.step == 600 and snap.epoch == 300 and snap.progress == 1.0
+    assert trainer.predict([["The", "dog", "ate", "the", "apple"], ["Everybody", "read", "that", "book"]]) == [
+        ("DET", "NN", "V", "DET", "NN"), ("NN", "V", "DET", "NN")]
+    assert snap.evals[-1].accuracy == 1.0 and snap.evals[-1].count == 9
+    assert snap.events[-1].loss < snap.events[0].loss
+
+
+def test_step_events_content(tutorial_run):
+    trainer, snap = tutorial_run
+    cfg = trainer.train_config
+    assert [e.step for e in snap.events] == list(range(1, 601))  # log_every=1
+    assert all(e.lr == 0.1 and math.isfinite(e.loss) and 0 <= e.accuracy <= 1 and e.tokens_per_s > 0
+               for e in snap.events)
+    assert [e.epoch for e in snap.events[:4]] == [1, 1, 2, 2]  # two sentences, one per step
+    with_norms = [e for e in snap.events if e.gate_grad_norms is not None]
+    assert [e.step for e in with_norms] == list(range(cfg.grad_norm_every, 601, cfg.grad_norm_every))
+    assert set(with_norms[0].gate_grad_norms) == {(0, 0, g) for g in "ifgo"}
+    assert all(v >= 0 and math.isfinite(v) for e in with_norms for v in e.gate_grad_norms.values())
+    assert snap.events[0].grad_norm is None  # the tutorial does not clip
+
+
+def test_probe_snapshots(tutorial_run):
+    trainer, snap = tutorial_run
+    probes = snap.probes
+    assert 2 <= len(probes) <= trainer.train_config.max_probes
+    assert probes[0].step == 0 and probes[-1].step == 600
+    last = probes[-1]
+    assert last.tokens[0] == ("The", "dog", "ate", "the", "apple") and last.lengths == (5, 4)
+    assert last.gate_names == ("i", "f", "g", "o") and set(last.gates) == set("ifgo")
+    assert last.hidden.dtype == np.float16 and last.hidden.shape == (1, 1, 2, 5, 6)
+    assert last.cell.shape == (1, 1, 2, 5, 6) and not last.hidden.flags.writeable
+    assert 0 <= last.gates["f"].min() and last.gates["f"].max() <= 1
+    assert last.predictions == (("DET", "NN", "V", "DET", "NN"), ("NN", "V", "DET", "NN"))
+    # the recording equals the model's own rnn output (float16 precision), padding zeroed
+    b = trainer._probe_batch
+    with torch.no_grad():
+        out, _ = trainer.model.eval().run_rnn(trainer.model.embed_inputs(b.tokens), b.lengths)
+    np.testing.assert_allclose(last.hidden[0, 0], out.numpy(), atol=2e-3)
+    assert last.hidden[0, 0, 1, 4].tolist() == [0.0] * 6
+
+
+def test_probes_and_events_stay_bounded():
+    corpus = generated_pos_corpus(n_train=60, n_dev=5, n_test=5)
+    cfg = replace(QUIET, batch_size=2, max_steps=60, probe_every=1, max_probes=5, max_events=10,
+                  grad_norm_every=0)
+    snap = Trainer(TINY_POS, cfg, corpus).run()
+    assert snap.step == 60 and snap.status == "finished"
+    assert len(snap.probes) <= 5 and snap.probes[0].step == 0 and snap.probes[-1].step == 60
+    steps = [p.step for p in snap.probes]
+    assert steps == sorted(set(steps))
+    assert len(snap.events) <= 10
+    gaps = {b.step - a.step for a, b in zip(snap.events, snap.events[1:-1])}
+    assert len(gaps) == 1  # thinning keeps them evenly spaced
+    assert snap.events[-1].step == 60  # the steps after the last regular event are flushed at the end
+
+
+def test_stop_from_another_thread_keeps_whole_weights():
+    corpus = generated_pos_corpus(n_train=200, n_dev=5, n_test=5)
+    trainer = Trainer(TINY_POS, replace(QUIET, batch_size=4, epochs=10_000), corpus)
+    after_step = {}
+    trainer.add_callback("on_step_end", lambda t: after_step.update(step=t._step, state=_states(t.model)))
+    thread = trainer.start()
+    deadline = time.monotonic() + 60
+    while trainer.snapshot().step < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert trainer.snapshot().status == "running"
+    t0 = time.monotonic()
+    trainer.stop()
+    assert trainer.join(timeout=10)
+    assert time.monotonic() - t0 < 1.0
+    assert not thread.is_alive()
+    snap = trainer.snapshot()
+    assert snap.status == "stopped" and "stopped at step" in snap.message
+    assert snap.step == after_step["step"] and 5 <= snap.step < snap.total_steps
+    _assert_same_state(_states(trainer.model), after_step["state"])
+    assert snap.eta_s is None and 0 < snap.progress < 1
+    with pytest.raises(RuntimeError, match="runs once"):
+        trainer.run()
+
+
+def test_nan_loss_fails_and_restores_last_good_weights():
+    cfg = replace(TRAIN_PRESETS["tutorial"], device="cpu", lr=1e38, epochs=50)
+    trainer = Trainer(preset("tutorial"), cfg, tutorial_corpus())
+    after = [_states(trainer.model)]  # after[k]: weights after k steps
+    trainer.add_callback("on_step_end", lambda t: after.append(_states(t.model)))
+    snap = trainer.run()
+    assert snap.status == "failed"
+    assert f"at step {snap.step + 1}" in snap.message and "lower the learning rate (now 1e+38)" in snap.message
+    assert "gradient clipping" in snap.message
+    state = _states(trainer.model)
+    assert all(torch.isfinite(v).all() for v in state.values())
+    # the update of the last completed step made the loss non-finite: its input weights are the last good ones
+    _assert_same_state(state, after[snap.step - 1])
+
+
+def test_packed_padding_gives_the_same_loss_as_each_sequence_alone():
+    corpus = generated_pos_corpus(n_train=12, n_dev=1, n_test=1)
+    for cfg in (ModelConfig(task="pos", arch="lstm", embed_dim=6, hidden_size=5, bidirectional=True,
+                            num_layers=2, char_embed_dim=3, char_hidden=2),
+                ModelConfig(task="pos", arch="gru", embed_dim=6, hidden_size=5)):
+        trainer = Trainer(cfg, QUIET, corpus)
+        enc, model = trainer.encoder, trainer.model.eval()
+        items = enc.encode_all(corpus.train[:6])
+        assert len({len(i.ids) for i in items}) > 1  # the batch really is padded
+        with torch.no_grad():
+            batch = enc.collate(items)
+            total, correct, count = batch_loss(model, batch, reduction="sum")
+            singles = [batch_loss(model, enc.collate([it]), reduction="sum") for it in items]
+        torch.testing.assert_close(total, sum(s[0] for s in singles), rtol=1e-5, atol=1e-5)
+        assert int(correct) == sum(int(s[1]) for s in singles) and count == sum(s[2] for s in singles)
+
+
+def _keyword_corpus(n: int, seed: int = 0) -> Corpus:
+    """Texts of filler words with one 'good' or 'bad' somewhere: learnable in a few steps."""
+    rng = np.random.default_rng(seed)
+    filler = ["the", "film", "was", "a", "plot", "and", "it", "very", "story", "actors"]
+    texts = []
+    for i in range(n):
+        words = list(rng.choice(filler, size=int(rng.integers(2, 12))))
+        key = "good" if i % 2 else "bad"
+        words.insert(int(rng.integers(0, len(words) + 1)), key)
+        texts.append(LabelledText(tuple(words), "positive" if key == "good" else "negative"))
+    return Corpus("keywords", "sentiment", tuple(texts[: n - 40]), dev=tuple(texts[n - 40:]),
+                  labels=("negative", "positive"))
+
+
+def test_sentiment_training_and_evaluate_match_predict():
+    corpus = _keyword_corpus(240)
+    cfg = ModelConfig(task="sentiment", arch="gru", embed_dim=8, hidden_size=8, bidirectional=True)
+    trainer = Trainer(cfg, replace(QUIET, epochs=6, eval_every=2, lr=2e-2, batch_size=8), corpus)
+    snap = trainer.run()
+    assert snap.status == "finished" and [e.epoch for e in snap.evals] == [2, 4, 6]
+    res = evaluate(trainer.model, corpus.dev, trainer.encoder)
+    preds = predict(trainer.model, trainer.encoder, [ex.tokens for ex in corpus.dev])
+    assert res.count == 40
+    assert res.accuracy == pytest.approx(np.mean([p == ex.label for p, ex in zip(preds, corpus.dev)]))
+    assert res.accuracy >= 0.9  # it found the keyword wherever it stands
+    assert snap.evals[-1].accuracy == pytest.approx(res.accuracy)
+
+
+def test_max_steps_callbacks_and_snapshot_are_immutable():
+    corpus = generated_pos_corpus(n_train=40, n_dev=4, n_test=4)
+    trainer = Trainer(TINY_POS, replace(QUIET, max_steps=7, batch_size=4, log_every=2), corpus)
+    calls = []
+    trainer.add_callback("on_step_end", lambda t: calls.append("step"))
+    trainer.add_callback("on_finish", lambda t: calls.append("finish"))
+    assert trainer.snapshot().status == "idle"
+    snap = trainer.run()
+    assert snap.status == "finished" and "max_steps=7" in snap.message and snap.step == 7
+    assert calls == ["step"] * 7 + ["finish"]
+    assert [e.step for e in snap.events] == [2, 4, 6, 7]  # the odd last step is flushed
+    with pytest.raises(Exception):
+        snap.step = 3
+    assert isinstance(snap.events, tuple)
+    with pytest.raises(TypeError):
+        snap.metrics["loss"] = 0.0
+    with pytest.raises(ValueError, match="unknown callback"):
+        trainer.add_callback("on_nothing", print)
+
+
+def test_two_trainers_in_threads_do_not_interfere():
+    corpus = generated_pos_corpus(n_train=40, n_dev=4, n_test=4)
+    threads_before = torch.get_num_threads()
+    trainers = [Trainer(TINY_POS, replace(QUIET, max_steps=15, batch_size=4, seed=s), corpus) for s in (0, 0)]
+    for t in trainers:
+        t.start()
+    assert all(t.join(timeout=60) for t in trainers)
+    assert [t.snapshot().status for t in trainers] == ["finished", "finished"]
+    # both used threads=1; torch's process-wide count is back for threads started afterwards
+    seen = []
+    probe = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    probe.start()
+    probe.join()
+    assert seen == [threads_before]
+    assert trainers[0].model is not trainers[1].model
+    # same seed, same data: identical initial weights (seeded init does not depend on the global RNG)
+    fresh = [Trainer(TINY_POS, QUIET, corpus) for _ in range(2)]
+    _assert_same_state(_states(fresh[0].model), _states(fresh[1].model))
+
+
+def test_restore_best_and_hold_out_dev():
+    texts = tuple(LabelledText(("good",) if i % 2 else ("bad",), "positive" if i % 2 else "negative")
+                  for i in range(40))
+    corpus = hold_out_dev(Corpus("toy", "sentiment", texts, labels=("negative", "positive")), 0.25, seed=1)
+    assert len(corpus.dev) == 10 and len(corpus.train) == 30 and "held out" in corpus.notes["dev"]
+    cfg = ModelConfig(task="sentiment", embed_dim=4, hidden_size=4)
+    trainer = Trainer(cfg, replace(QUIET, epochs=4, eval_every=1, restore_best=True, lr=0.05), corpus)
+    snap = trainer.run()
+    best = max(e.accuracy for e in snap.evals)
+    assert trainer.evaluate("dev").accuracy == pytest.approx(best)
+    with pytest.raises(ValueError, match="fraction"):
+        hold_out_dev(corpus, 1.5)
+
+
+def test_lr_decay_per_epoch():
+    corpus = generated_pos_corpus(n_train=8, n_dev=2, n_test=2)
+    snap = Trainer(TINY_POS, replace(QUIET, epochs=3, batch_size=8, lr=0.01, lr_decay=0.5), corpus).run()
+    assert [e.lr for e in snap.events] == pytest.approx([0.01, 0.005, 0.0025])
+
+
+def test_bad_configurations_are_clear_errors():
+    with pytest.raises(ValueError, match="lr_decay"):
+        TrainConfig(lr_decay=0.0)
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(optimizer="rmsprop")
+    with pytest.raises(ValueError, match="lr"):
+        TrainConfig(lr=float("nan"))
+    with pytest.raises(ValueError, match="task 'pos' but the model is for 'sentiment'"):
+        Trainer(ModelConfig(task="sentiment"), QUIET, tutorial_corpus())
+    with pytest.raises(ValueError, match="no training examples"):
+        build_encoder(TINY_POS, Corpus("empty", "pos", ()))
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            Trainer(TINY_POS, replace(QUIET, device="cuda"), tutorial_corpus())
+
+
+def test_training_thread_exception_becomes_failed_status():
+    trainer = Trainer(TINY_POS, replace(QUIET, max_steps=3), Corpus(
+        "t", "pos", (TaggedSentence(("a", "b"), ("X", "Y")),), labels=("X", "Y")))
+
+    def boom(t):
+        raise RuntimeError("callback exploded")
+
+    trainer.add_callback("on_step_end", boom)
+    trainer.start()
+    assert trainer.join(timeout=30)
+    snap = trainer.snapshot()
+    assert snap.status == "failed" and "callback exploded" in snap.message
+    assert isinstance(trainer.error, RuntimeError)
+    assert threading.active_count() >= 1
