@@ -63,7 +63,7 @@ def hundred_tokens(subject: ModelSubject, offset: int = 0) -> tuple[str, list[st
 
 def gates_rerun(subject: ModelSubject, text: str, gold: list[str], layer: int = 0, direction: int = 0,
                 by: str = "index", unit=None, recording=None) -> int:
-    """What pages/gates.py does on a rerun: (probe, trace, predict unless cached), build the view, serialise."""
+    """What app_pages/gates.py does on a rerun: (probe, trace, predict unless cached), build the view, serialise."""
     if recording is None:
         probe = subject.probe_text(text)
         recording = subject.trace(probe)
