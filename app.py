@@ -10,7 +10,7 @@ from app_pages._common import sidebar
 
 HERE = Path(__file__).resolve().parent
 
-st.set_page_config(page_title="lstm-viz", page_icon="🔁", layout="wide")
+st.set_page_config(page_title="lstm-viz", page_icon=":material/repeat:", layout="wide")
 
 
 def page(file: str, title: str, icon: str, **kw) -> st.Page:
@@ -19,23 +19,23 @@ def page(file: str, title: str, icon: str, **kw) -> st.Page:
 
 PAGES = {
     "Start": [
-        page("home.py", "Home", "🏠", default=True),
-        page("tutorial_tagger.py", "Tutorial tagger", "⚡"),
-        page("cell_anatomy.py", "Cell anatomy", "🔬"),
+        page("home.py", "Home", ":material/home:", default=True),
+        page("tutorial_tagger.py", "Tutorial tagger", ":material/bolt:"),
+        page("cell_anatomy.py", "Cell anatomy", ":material/biotech:"),
     ],
     "Train": [
-        page("train.py", "Train", "🏋️"),
-        page("timeline.py", "Timeline", "🎞️"),
+        page("train.py", "Train", ":material/model_training:"),
+        page("timeline.py", "Timeline", ":material/movie:"),
     ],
     "Look inside": [
-        page("gates.py", "Gates", "🚦"),
-        page("truth_table.py", "Truth table", "🧮"),
-        page("saturation.py", "Saturation", "🌡️"),
-        page("gradients.py", "Gradients", "📉"),
+        page("gates.py", "Gates", ":material/traffic:"),
+        page("truth_table.py", "Truth table", ":material/table_chart:"),
+        page("saturation.py", "Saturation", ":material/thermostat:"),
+        page("gradients.py", "Gradients", ":material/trending_down:"),
     ],
     "Your model": [
-        page("inspect_model.py", "Inspect a model", "📂"),
-        page("export.py", "Export", "💾"),
+        page("inspect_model.py", "Inspect a model", ":material/folder_open:"),
+        page("export.py", "Export", ":material/download:"),
     ],
 }
 
