@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages._common import sidebar
+from app_pages._common import sidebar, warm_up_torch
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,6 +39,7 @@ PAGES = {
     ],
 }
 
+warm_up_torch()
 navigation = st.navigation(PAGES)
 sidebar()
 navigation.run()

@@ -19,7 +19,7 @@ import torch
 from lstm_viz.data import Corpus
 from lstm_viz.models import preset
 from lstm_viz.subject import ModelSubject
-from lstm_viz.train import TRAIN_PRESETS, Trainer
+from lstm_viz.train import TRAIN_PRESETS, Trainer, warm_up
 
 STATE_KEY = "lstm_viz_state"
 FONT_SIZE = 16  # readable from the back of a lecture hall
@@ -215,6 +215,15 @@ def guarded(fn: Callable, *args, prefix: str = "", **kwargs):
     except (ValueError, TypeError) as err:
         show_error(err, prefix)
         return None
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_torch() -> threading.Thread:
+    """Once per server process: load what torch imports on the first optimizer (1-4 s) in the background,
+    so the first click on a training button starts at once."""
+    thread = threading.Thread(target=warm_up, name="lstm-viz-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def sidebar() -> None:

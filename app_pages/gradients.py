@@ -4,6 +4,7 @@ import streamlit as st
 from lstm_viz import compare, figures, views
 from lstm_viz.analysis import forget_product
 from lstm_viz.gradients import gradient_flow
+from lstm_viz.run_summary import grad_norm_events
 from app_pages._common import (FONT_SIZE, active_run, choose_probe, guarded, layer_direction, require_subject,
                            session_cached)
 
@@ -81,7 +82,7 @@ if run is None:
 else:
     snapshot = run.trainer.snapshot()
     every = getattr(getattr(run.trainer, "train_config", None), "grad_norm_every", None)  # None: loaded run
-    events = views.grad_norm_events(snapshot.events)
+    events = grad_norm_events(snapshot)
     if events:
         st.plotly_chart(figures.gate_grad_norm_curves(events, font_size=FONT_SIZE), width="stretch")
         st.caption(f"L2 norm of the gradient of each gate's weights and biases during the training of **{run.name}**"

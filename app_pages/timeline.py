@@ -116,7 +116,6 @@ def show_probe(run, probe, probes) -> None:
                         key="tl_shares")
     with right:
         fig = figures.saturation_scatter(saturation(every), layer=layer, direction=direction, font_size=FONT_SIZE)
-        fig.update_yaxes(constrain="domain")  # in a narrow column the locked aspect otherwise widens y past 0..100%
         st.plotly_chart(fig, width="stretch", key="tl_saturation")
     st.markdown("#### Truth-table shares over training")
     history = truth_share_history(probes, layer, direction)

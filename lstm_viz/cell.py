@@ -235,11 +235,11 @@ LSTM_PRESETS: dict[str, CellPreset] = {p.name: p for p in (
 )}
 
 GRU_PRESETS: dict[str, CellPreset] = {p.name: p for p in (
-    CellPreset("keep state", "z ~ 1: h_t = h_{t-1} whatever the input.",
+    CellPreset("keep state", "z ~ 1: $h_t = h_{t-1}$ whatever the input.",
                _gru(r=(0, 0, S), z=(0, 0, S), n=(2, 1, 0))),
-    CellPreset("overwrite with input and state", "z ~ 0, r ~ 1: h_t = tanh(2x + h_{t-1}), a squashed running sum.",
+    CellPreset("overwrite with input and state", "z ~ 0, r ~ 1: $h_t = \\tanh(2x + h_{t-1})$, a squashed running sum.",
                _gru(r=(0, 0, S), z=(0, 0, -S), n=(2, 1, 0))),
-    CellPreset("reset and overwrite", "z ~ 0, r ~ 0: h_t = tanh(2x); the previous state is ignored.",
+    CellPreset("reset and overwrite", "z ~ 0, r ~ 0: $h_t = \\tanh(2x)$; the previous state is ignored.",
                _gru(r=(0, 0, -S), z=(0, 0, -S), n=(2, 1, 0))),
     CellPreset("gate on input sign",
                "z = sigmoid(-10x): a positive input overwrites h with tanh(2x), a negative one keeps h.",

@@ -7,7 +7,7 @@ state's gradient; it is meant for a small probe batch, not every training step.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable
 
 import torch
 from torch import nn

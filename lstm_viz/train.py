@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from .batching import Batch, BatchEncoder, Encoded, make_batches
 from .data.corpus import Corpus, Example
 from .data.vocab import Vocab
+from .gradients import gate_grad_norms
 from .models import Model, ModelConfig, build_model
 
 STATUSES = ("idle", "running", "stopped", "finished", "failed")
@@ -271,11 +272,7 @@ def warm_up() -> None:
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 
 
-def _gate_grad_norms(rnn: torch.nn.Module) -> Optional[Mapping[tuple[int, int, str], float]]:
-    try:
-        from .gradients import gate_grad_norms
-    except ImportError:  # built in parallel; absent in a partial checkout
-        return None
+def _gate_grad_norms(rnn: torch.nn.Module) -> Mapping[tuple[int, int, str], float]:
     return MappingProxyType(gate_grad_norms(rnn))
 
 

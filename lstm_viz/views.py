@@ -4,14 +4,14 @@ benchmark times exactly what a page rerun does.
 - `build_gates_view`: the Gates page's figures for one (sentence, layer, direction, page, ranking, unit).
 - `choose_units`: at most N units, in index order or best first by a ranking.
 - `sample_traces`: a dataset sample of a subject, traced in batches (Saturation page).
-- `truncate_probe`, `probe_key`, `token_labels`, `correlation_tags`, `ordered_thresholds`,
-  `grad_norm_events`: small helpers the pages share.
+- `truncate_probe`, `probe_key`, `token_labels`, `correlation_tags`, `ordered_thresholds`:
+  small helpers the pages share.
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -102,24 +102,6 @@ def truncate_probe(probe: Probe, max_tokens: int, batch_first: bool) -> Probe:
     return Probe(tokens=tuple(t[:max_tokens] for t in probe.tokens), inputs=inputs,
                  lengths=probe.lengths.clamp(max=max_tokens), targets=targets,
                  note=" ".join(n for n in (probe.note, note) if n), unknown=probe.unknown)
-
-
-def grad_norm_events(events: Sequence[Any], max_points: int = 500) -> list[dict]:
-    """Training events (StepEvent dataclasses or dicts) -> the plain dicts `figures.gate_grad_norm_curves`
-    reads: {"step", "gate_grad_norms"}; events without per-gate norms are left out, and a long history is
-    thinned to at most `max_points` evenly spaced events (the last one always kept)."""
-    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 2:
-        raise ValueError(f"max_points must be an int >= 2, got {max_points!r}")
-    out = []
-    for e in events:
-        get = e.get if isinstance(e, Mapping) else (lambda k, e=e: getattr(e, k, None))
-        norms = get("gate_grad_norms")
-        if norms:
-            out.append({"step": get("step"), "gate_grad_norms": dict(norms)})
-    if len(out) > max_points:
-        keep = np.unique(np.linspace(0, len(out) - 1, max_points).round().astype(int))
-        out = [out[k] for k in keep]
-    return out
 
 
 # -- units -----------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from lstm_viz.data import generated_pos_corpus
 from lstm_viz.models import build_model, preset
 from lstm_viz.subject import ModelSubject, Probe
 from lstm_viz.trace import trace
-from lstm_viz.train import StepEvent, build_encoder
+from lstm_viz.train import build_encoder
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -88,18 +88,6 @@ def test_probe_key_follows_the_input_values():
     c = Probe((("a", "b", "c"),), x + 1, torch.tensor([3]))
     assert views.probe_key(a) == views.probe_key(b) != views.probe_key(c)
     hash(views.probe_key(a))
-
-
-def test_grad_norm_events_from_step_events_and_dicts():
-    norms = {(0, 0, "i"): 1.0, (0, 0, "f"): 2.0}
-    events = [StepEvent(1, 0, 1.0, 0.5, 0.1, 10.0, 0.1),
-              StepEvent(5, 0, 1.0, 0.5, 0.1, 10.0, 0.1, gate_grad_norms=norms),
-              {"step": 10, "gate_grad_norms": {(0, 0, "i"): 3.0}}]
-    out = views.grad_norm_events(events)
-    assert out == [{"step": 5, "gate_grad_norms": norms}, {"step": 10, "gate_grad_norms": {(0, 0, "i"): 3.0}}]
-    many = [{"step": k, "gate_grad_norms": {(0, 0, "i"): float(k)}} for k in range(1001)]
-    thin = views.grad_norm_events(many, max_points=11)
-    assert [e["step"] for e in thin] == list(range(0, 1001, 100))
 
 
 def test_choose_units_index_order_keeps_the_top_variance_units_sorted(lstm_trace):

@@ -7,10 +7,11 @@ from .generated import generated_pos_corpus, generated_sentiment_corpus
 from .registry import DatasetInfo, list_datasets, load_corpus
 from .sentiment_files import load_imdb, load_rt_polarity, load_sst2, load_text_table, tokenize
 from .tutorial import TUTORIAL_SENTENCES, tutorial_corpus
+from .vocab import Vocab
 
 __all__ = [
     "Corpus", "Example", "LabelledText", "TaggedSentence", "TUTORIAL_SENTENCES", "tutorial_corpus",
     "DataError", "DatasetInfo", "DOWNLOADS", "default_cache_dir", "download_dataset", "generated_pos_corpus",
     "generated_sentiment_corpus", "list_datasets", "load_conllu", "load_corpus", "load_imdb",
-    "load_rt_polarity", "load_sst2", "load_text_table", "read_conllu", "tokenize",
+    "load_rt_polarity", "load_sst2", "load_text_table", "read_conllu", "tokenize", "Vocab",
 ]

@@ -42,7 +42,7 @@ def saturation_scatter(sat: Saturation, gate: Union[None, str, Sequence[str]] = 
         xaxis=dict(range=[-0.02, 1.02], title=dict(text="fraction left-saturated"), tickformat=".0%",
                    constrain="domain"),
         yaxis=dict(range=[-0.02, 1.02], title=dict(text="fraction right-saturated"), tickformat=".0%",
-                   scaleanchor="x", scaleratio=1),
+                   scaleanchor="x", scaleratio=1, constrain="domain"),  # a narrow column must not stretch y
         shapes=[dict(type="line", x0=0, y0=1, x1=1, y1=0, line=dict(dash="dot", color="grey"))])
     return make_figure(data, layout, font_size, f"gate saturation (low {sat.low:g}, high {sat.high:g}), "
                        f"layer {layer} {direction_label(direction)}, {sat.n_steps} steps", height=32 * font_size)
