@@ -39,7 +39,7 @@ def npz_file(rec, seqs) -> bytes:
 st.subheader("The recording (.npz)")
 # deferred: each file is made only when its button is pressed, in a thread of its own (partial binds the values)
 st.download_button("Download the recording (.npz)", partial(npz_file, recording, tokens),
-                   file_name=f"{base}.npz", mime="application/octet-stream", icon="📦", key="export_npz")
+                   file_name=f"{base}.npz", mime="application/octet-stream", icon=":material/download:", key="export_npz")
 gate_rows = "\n".join(f"| `gate_{g}` | [{L}, {D}, {B}, {T}, {H}] | gate {g} after its activation |"
                       for g in recording.gate_names)
 cell_rows = (f"| `cell` | [{L}, {D}, {B}, {T}, {H}] | cell state c_t |\n"
@@ -75,7 +75,7 @@ with_gates = c3.checkbox("Include the gates", key="export_vis_gates", disabled=n
 st.download_button("Download the LSTMVis project (.zip)",
                    partial(lstmvis_zip_bytes, recording, tokens, layer=None if vis_layer == "all" else vis_layer,
                            direction=vis_direction, include_gates=with_gates and has_gates, name=subject.name),
-                   file_name=f"{base}-lstmvis.zip", mime="application/zip", icon="🗂️", key="export_zip")
+                   file_name=f"{base}-lstmvis.zip", mime="application/zip", icon=":material/folder_zip:", key="export_zip")
 
 # ---------------------------------------------------------------------------------------------- figure
 st.subheader("Gate heatmaps (HTML, PNG)")
@@ -98,7 +98,7 @@ st.plotly_chart(fig, width="stretch", key="export_fig")
 fig_name = f"{base}-gates-l{layer}-d{direction}-s{b + 1}"
 c1, c2 = st.columns(2)
 c1.download_button("Download as HTML (opens offline)", partial(figure_to_html, fig, title=subject.name),
-                   file_name=f"{fig_name}.html", mime="text/html", icon="🌐", key="export_html")
+                   file_name=f"{fig_name}.html", mime="text/html", icon=":material/html:", key="export_html")
 if importlib.util.find_spec("kaleido") is None:
     c2.info("PNG export needs the `kaleido` package and a Chromium: `pip install kaleido` and "
             "`apt-get install chromium` (or `plotly_get_chrome`). The HTML file works without them.")
@@ -113,5 +113,5 @@ else:
                 except ExportUnavailable as err:
                     c2.error(str(err))
     if png is not None and png[0] == png_key:
-        c2.download_button("Download as PNG", png[1], file_name=f"{fig_name}.png", mime="image/png", icon="🖼️",
+        c2.download_button("Download as PNG", png[1], file_name=f"{fig_name}.png", mime="image/png", icon=":material/image:",
                            key="export_png_download", on_click="ignore")

@@ -21,7 +21,7 @@ st.markdown(
     "weights, and every page (Gates, Truth table, Saturation, Gradients, Export) then works on it.")
 if FLASH in st.session_state:
     st.success(st.session_state.pop(FLASH))
-    st.page_link("app_pages/gates.py", label="Open the Gates page", icon="🚦")
+    st.page_link("app_pages/gates.py", label="Open the Gates page", icon=":material/traffic:")
 
 
 def cached(slot: str, key: tuple, compute):

@@ -55,7 +55,7 @@ layer, direction = layer_direction(first.num_layers, first.num_directions, key="
 if not first.gate_names:
     st.info("This model is a plain RNN: it has **no gates** to saturate. Below is the distribution of its "
             "hidden state h_t instead; values piled up at -1 and 1 mean saturated tanh units, whose gradient "
-            "is almost 0.", icon="ℹ️")
+            "is almost 0.", icon=":material/info:")
     st.plotly_chart(figures.gate_histograms(sample.traces, layer, direction, font_size=FONT_SIZE), width="stretch")
     st.stop()
 

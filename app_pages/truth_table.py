@@ -40,7 +40,7 @@ if subject.kind == "rnn":
     st.info("This model is a plain RNN: $h_t = \\tanh(W x_t + U h_{t-1} + b)$. It has "
             "**no gates**, so nothing decides to keep or to forget: every step rewrites the whole state, and "
             "there is no truth table to draw. Pick an LSTM or GRU model in the sidebar (or train one on the "
-            "**Train** page) to see one.", icon="ℹ️")
+            "**Train** page) to see one.", icon=":material/info:")
     st.stop()
 
 is_lstm = subject.kind == "lstm"
