@@ -203,6 +203,15 @@ def require_subject(what: str = "this page"):
     st.stop()
 
 
+def subject_and_probe(what: str, key: str):
+    """The picked model and the chosen input; stops the page (after saying why) when either is missing."""
+    subject = require_subject(what)
+    probe = choose_probe(subject, key=key)
+    if probe is None:
+        st.stop()
+    return subject, probe
+
+
 def show_error(err: Exception, prefix: str = "") -> None:
     """A clear message on the page instead of a traceback."""
     st.error(f"{prefix}{err}")

@@ -9,16 +9,13 @@ from lstm_viz import figures, views
 from lstm_viz.analysis import saturation, select_units, truth_table, window_tokens
 from lstm_viz.export import (ExportUnavailable, figure_to_html, figure_to_png, lstmvis_zip_bytes, npz_bytes,
                              safe_filename)
-from app_pages._common import FONT_SIZE, choose_probe, layer_direction, require_subject, session_cached
+from app_pages._common import FONT_SIZE, layer_direction, session_cached, subject_and_probe
 
 st.title("Export")
 st.caption("Each file is made when you press its download button, in memory (the LSTMVis project passes "
            "through a temporary folder that is deleted at once); nothing is kept on the server.")
 
-subject = require_subject("the Export page")
-probe = choose_probe(subject, key="export")
-if probe is None:
-    st.stop()
+subject, probe = subject_and_probe("the Export page", key="export")
 key = views.probe_key(probe)
 recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
 tokens = [list(seq) for seq in probe.tokens]

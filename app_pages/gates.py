@@ -4,17 +4,14 @@ import streamlit as st
 from lstm_viz import views
 from lstm_viz.analysis import window_tokens
 from lstm_viz.figures.heatmaps import LONG_NAMES
-from app_pages._common import (FONT_SIZE, choose_probe, guarded, layer_direction, require_subject, session_cached)
+from app_pages._common import FONT_SIZE, guarded, layer_direction, session_cached, subject_and_probe
 
 st.title("Gates")
 st.caption("Each column is a token, each row a unit. Sigmoid gates share one colour scale on [0, 1]; the "
            "candidate and the hidden state are on [-1, 1]; the cell state is centred at 0. Colours never "
            "rescale when you page or pick units.")
 
-subject = require_subject("the Gates page")
-probe = choose_probe(subject, key="gates")
-if probe is None:
-    st.stop()
+subject, probe = subject_and_probe("the Gates page", key="gates")
 key = views.probe_key(probe)
 recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
 

@@ -5,8 +5,8 @@ from lstm_viz import compare, figures, views
 from lstm_viz.analysis import forget_product
 from lstm_viz.gradients import gradient_flow
 from lstm_viz.run_summary import grad_norm_events
-from app_pages._common import (FONT_SIZE, active_run, choose_probe, guarded, layer_direction, require_subject,
-                           session_cached)
+from app_pages._common import (FONT_SIZE, active_run, guarded, layer_direction, session_cached,
+                           subject_and_probe)
 
 MAX_STEPS = 200  # the step-wise backward costs about a fused forward per step; longer inputs are cut
 
@@ -15,10 +15,7 @@ st.caption("‖dL/dh_t‖ is how strongly the loss still depends on the hidden s
            "later step (and ‖dL/dc_t‖ through the LSTM's cell). On a log scale, a straight falling line "
            "is an exponentially vanishing gradient.")
 
-subject = require_subject("the Gradients page")
-probe = choose_probe(subject, key="grad")
-if probe is None:
-    st.stop()
+subject, probe = subject_and_probe("the Gradients page", key="grad")
 batch_first = bool(getattr(subject.module, "batch_first", False))
 full, probe = probe, views.truncate_probe(probe, MAX_STEPS, batch_first)
 if probe is not full:

@@ -136,13 +136,12 @@ def _split_gate_norms(kind: str, w: LayerWeights, layer: int, direction: int) ->
     """L2 norm over every parameter row block belonging to one gate (weight_ih, weight_hh, both biases)."""
     names = GATES_BY_KIND[kind] or ("h",)
     blocks = GATE_COUNT[kind]
-    squared = torch.zeros(blocks, dtype=torch.float64)
-    for t in (w.w_ih, w.w_hh, w.b_ih, w.b_hh):
-        if t is None or t.grad is None:
-            continue
-        g = t.grad.detach().double().cpu()
-        squared += g.reshape(blocks, -1).pow(2).sum(dim=1)
-    return {(layer, direction, name): float(squared[k].sqrt()) for k, name in enumerate(names)}
+    grads = [t.grad.detach() for t in (w.w_ih, w.w_hh, w.b_ih, w.b_hh) if t is not None and t.grad is not None]
+    if not grads:
+        return {(layer, direction, name): 0.0 for name in names}
+    # one squared sum per gate block and parameter, summed, then a single transfer to Python
+    squared = torch.stack([g.reshape(blocks, -1).double().pow(2).sum(dim=1) for g in grads]).sum(dim=0)
+    return {(layer, direction, name): value for name, value in zip(names, squared.sqrt().tolist())}
 
 
 def gate_grad_norms(module: nn.Module) -> dict[tuple[int, int, str], float]:

@@ -55,6 +55,8 @@ class TrainConfig:
     probe_max_len: int = 40  # probe examples are cut to this many tokens
     max_probes: int = 40  # bound on kept probes; older ones are thinned (the first and newest stay)
     guard_nan: bool = True  # copy the weights each step so a NaN/inf loss can restore the last good ones
+    monitor_budget: float = 0.05  # probes and per-gate grad norms use at most this share of the training time:
+    #                               a due one is skipped while over it (the first and last probe always run); 0: no cap
     eval_batch_size: int = 128  # sequences per evaluation batch (no gradients, so larger)
     # torch intra-op CPU threads while this run trains, restored afterwards (None: leave torch's setting).
     # 1 suits tiny models: their matrices are too small to split, and idle OpenMP threads spinning on a busy
@@ -73,6 +75,8 @@ class TrainConfig:
                      "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if not 0.0 <= self.monitor_budget < 1.0:
+            raise ValueError(f"monitor_budget must be in [0, 1), got {self.monitor_budget!r}")
         for name in ("grad_norm_every", "probe_every", "probe_sentences", "eval_every"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
@@ -510,11 +514,12 @@ class Trainer:
                             rng=self._rng)
 
     def _save_good(self) -> None:
-        with torch.no_grad():
-            if self._good is None:
-                self._good = [p.detach().clone() for p in self._params]
-            else:
-                torch._foreach_copy_(self._good, [p.detach() for p in self._params])
+        # detached views share the parameters' storage, so they are made once; the copy is one fused call
+        if self._good is None:
+            self._param_data = [p.detach() for p in self._params]
+            self._good = [t.clone() for t in self._param_data]
+        else:
+            torch._foreach_copy_(self._good, self._param_data)
 
     def _restore_good(self) -> bool:
         if self._good is None:
@@ -598,6 +603,7 @@ class Trainer:
         cfg, model, opt = self.train_config, self.model, self.optimizer
         model.train()
         t0 = time.perf_counter()
+        self._monitor_s = 0.0  # seconds spent in probes and per-gate norms (see TrainConfig.monitor_budget)
         step, epoch = self._step, 0
         self._probe(step, epoch)
         win = _Window(time.perf_counter())  # training stats since the previous event
@@ -629,7 +635,7 @@ class Trainer:
                 step += 1
                 log_now = step % self._log_every == 0
                 # gate norms ride on logging steps only, so events stay evenly spaced
-                gate_norms = (_gate_grad_norms(model.rnn)
+                gate_norms = (self._monitored(t0, _gate_grad_norms, model.rnn)
                               if log_now and cfg.grad_norm_every and step % cfg.grad_norm_every == 0 else None)
                 total_norm = (torch.nn.utils.clip_grad_norm_(self._params, cfg.clip_grad_norm)
                               if cfg.clip_grad_norm else None)
@@ -641,7 +647,7 @@ class Trainer:
                 else:
                     self._step = step  # an int store is atomic; the lock guards compound updates
                 if cfg.probe_every and step % cfg.probe_every == 0:
-                    self._probe(step, epoch)
+                    self._monitored(t0, self._probe, step, epoch)
                 self._trigger("on_step_end")
             if ended:
                 break
@@ -654,6 +660,17 @@ class Trainer:
         if win.steps:  # the last steps since the previous event
             self._emit(win, step, epoch, t0, None, None, tokens_seen)
         self._finish(ended, step, epoch, nan_value, tokens_seen)
+
+    def _monitored(self, t0: float, fn, *args):
+        """fn(*args) unless monitoring has used more than its share of the time since t0 (then None)."""
+        budget = self.train_config.monitor_budget
+        start = time.perf_counter()
+        if budget and self._monitor_s > budget * (start - t0):
+            return None
+        try:
+            return fn(*args)
+        finally:
+            self._monitor_s += time.perf_counter() - start
 
     def _emit(self, win: "_Window", step: int, epoch: int, t0: float, total_norm, gate_norms,
               tokens_seen: int) -> None:

@@ -19,7 +19,8 @@ class Trace:
 
     All per-step tensors are on the CPU and laid out `[num_layers, num_directions, batch, time, units]`;
     time index t is the input position in both directions (as in `nn.LSTM`'s output). Values at padding
-    positions (mask False) are 0.
+    positions (mask False) are 0. They may be non-contiguous views of what the kernels wrote (memory stays
+    time-major, and one layer and direction is not copied at all): use `.reshape`, or `.contiguous()` first.
     """
 
     kind: str  # "lstm", "gru" or "rnn"

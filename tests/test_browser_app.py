@@ -24,8 +24,9 @@ def test_train_stop_and_read_a_gate_value():
         page.get_by_role("button", name="Start training").wait_for()
         pick(page, "Preset", "pos-bilstm-char")  # a few thousand steps: long enough to stop it midway
         page.wait_for_timeout(500)
-        page.get_by_role("button", name="Start training").click()
-        stop = page.get_by_role("button", name="Stop")
+        page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Start training").click()
+        main = page.get_by_test_id("stMainBlockContainer")  # the header has its own "Stop" (script) button
+        stop = main.get_by_role("button", name="Stop")
         stop.wait_for(timeout=60_000)
         page.get_by_text(re.compile(r"step [1-9]")).first.wait_for(timeout=60_000)  # it is really training
         screenshot(page, "train_running")

@@ -34,7 +34,9 @@ def _assert_same_state(a, b):
 
 @pytest.fixture(scope="module")
 def tutorial_run():
-    trainer = Trainer(preset("tutorial"), replace(TRAIN_PRESETS["tutorial"], device="cpu"), tutorial_corpus())
+    # no monitoring cap here, so the cadence of norms and probes is exact
+    cfg = replace(TRAIN_PRESETS["tutorial"], device="cpu", monitor_budget=0.0)
+    trainer = Trainer(preset("tutorial"), cfg, tutorial_corpus())
     return trainer, trainer.run()
 
 
@@ -79,6 +81,19 @@ def test_probe_snapshots(tutorial_run):
         out, _ = trainer.model.eval().run_rnn(trainer.model.embed_inputs(b.tokens), b.lengths)
     np.testing.assert_allclose(last.hidden[0, 0], out.numpy(), atol=2e-3)
     assert last.hidden[0, 0, 1, 4].tolist() == [0.0] * 6
+
+
+def test_monitoring_budget_caps_probe_and_norm_time():
+    """With a tiny share allowed, due probes and per-gate norms are skipped, but the first and last probe stay."""
+    cfg = replace(TRAIN_PRESETS["tutorial"], device="cpu", monitor_budget=1e-6, epochs=50)
+    snap = Trainer(preset("tutorial"), cfg, tutorial_corpus()).run()
+    steps = [p.step for p in snap.probes]
+    assert steps[0] == 0 and steps[-1] == 100
+    assert len(steps) <= 3  # a due probe runs only while monitoring is within its share of the time
+    norms = [e.step for e in snap.events if e.gate_grad_norms is not None]
+    assert len(norms) <= 2 and all(s % cfg.grad_norm_every == 0 for s in norms)
+    uncapped = Trainer(preset("tutorial"), replace(cfg, monitor_budget=0.0), tutorial_corpus()).run()
+    assert [p.step for p in uncapped.probes] == list(range(0, 101, cfg.probe_every)) + [100]
 
 
 def test_probes_and_events_stay_bounded():
