@@ -49,6 +49,27 @@ def tokenize_for_vocab(text: str, index: Mapping[str, int], lowercase: bool) -> 
     return out
 
 
+def check_vocab_embedding(vocab_tokens: Sequence[str], embedding_weight, input_size: Optional[int] = None
+                          ) -> torch.Tensor:
+    """The embedding as a detached 2-D float tensor, after checking that `vocab_tokens[i]` can name row i
+    (and, given `input_size`, that its width fits the recurrent layer); InputError/TypeError otherwise."""
+    if isinstance(vocab_tokens, str) or not all(isinstance(t, str) for t in vocab_tokens):
+        raise TypeError("vocab_tokens must be a list of strings (the token of each embedding row).")
+    weight = torch.as_tensor(embedding_weight).detach()
+    if weight.dim() != 2 or not weight.is_floating_point():
+        raise InputError(f"The embedding must be a 2-D float matrix [vocab, features], got "
+                         f"{tuple(weight.shape)} {weight.dtype}.")
+    if input_size is not None and weight.shape[1] != input_size:
+        raise InputError(f"The embedding has {weight.shape[1]} features per token (shape {tuple(weight.shape)}) "
+                         f"but the recurrent layer expects input_size {input_size}: pick another matrix.")
+    if not vocab_tokens:
+        raise InputError("The vocabulary is empty: load a vocabulary file with one token per embedding row.")
+    if len(vocab_tokens) > weight.shape[0]:
+        raise InputError(f"The vocabulary has {len(vocab_tokens):,} tokens but the embedding has only "
+                         f"{weight.shape[0]:,} rows: this vocabulary does not belong to this embedding.")
+    return weight
+
+
 def text_to_inputs(text: str, vocab_tokens: Sequence[str], embedding_weight: torch.Tensor,
                    unk_token: str = "<unk>", lowercase: Optional[bool] = None,
                    ) -> tuple[list[str], torch.Tensor, int]:
@@ -62,17 +83,7 @@ def text_to_inputs(text: str, vocab_tokens: Sequence[str], embedding_weight: tor
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a string, got {type(text).__name__}.")
-    if isinstance(vocab_tokens, str) or not all(isinstance(t, str) for t in vocab_tokens):
-        raise TypeError("vocab_tokens must be a list of strings (the token of each embedding row).")
-    weight = torch.as_tensor(embedding_weight).detach()
-    if weight.dim() != 2 or not weight.is_floating_point():
-        raise InputError(f"The embedding must be a 2-D float matrix [vocab, features], got "
-                         f"{tuple(weight.shape)} {weight.dtype}.")
-    if not vocab_tokens:
-        raise InputError("The vocabulary is empty: load a vocabulary file with one token per embedding row.")
-    if len(vocab_tokens) > weight.shape[0]:
-        raise InputError(f"The vocabulary has {len(vocab_tokens)} tokens but the embedding has only "
-                         f"{weight.shape[0]} rows: this vocabulary does not belong to this embedding.")
+    weight = check_vocab_embedding(vocab_tokens, embedding_weight)
     if lowercase is None:
         lowercase = not any(t != t.lower() for t in vocab_tokens)
     index = _lookup(vocab_tokens, lowercase)

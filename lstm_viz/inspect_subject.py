@@ -112,20 +112,7 @@ class ModuleSubject:
 
     def set_text_input(self, vocab: Sequence[str], embedding: torch.Tensor, lowercase: Optional[bool] = None) -> None:
         """Let the subject read text: `vocab[i]` is the token of `embedding` row i."""
-        if isinstance(vocab, str) or not all(isinstance(t, str) for t in vocab):
-            raise TypeError("vocab must be a list of strings, the token of each embedding row.")
-        weight = torch.as_tensor(embedding).detach()
-        if weight.dim() != 2 or not weight.is_floating_point():
-            raise InputError(f"The embedding must be a 2-D float matrix [vocab, features]; got shape "
-                             f"{tuple(weight.shape)} and dtype {weight.dtype}.")
-        if weight.shape[1] != self.input_size:
-            raise InputError(f"The embedding has {weight.shape[1]} features per token (shape {tuple(weight.shape)}) "
-                             f"but the recurrent layer expects input_size {self.input_size}: pick another matrix.")
-        if not vocab:
-            raise InputError("The vocabulary is empty: load a file with one token per embedding row.")
-        if len(vocab) > weight.shape[0]:
-            raise InputError(f"The vocabulary has {len(vocab):,} tokens but the embedding has only "
-                             f"{weight.shape[0]:,} rows: this vocabulary does not belong to this embedding.")
+        weight = _inputs.check_vocab_embedding(vocab, embedding, self.input_size)
         self.vocab, self.embedding, self.lowercase = list(vocab), weight.to(torch.float32), lowercase
 
     def add_inputs(self, name: str, array: torch.Tensor, time_first: bool = False) -> str:
@@ -133,10 +120,7 @@ class ModuleSubject:
         array = torch.as_tensor(array)
         if time_first and array.dim() == 3:
             array = array.transpose(0, 1)
-        try:
-            array = _inputs.check_inputs(array, self.input_size, name)  # -> [B, T, F] float32
-        except _inputs.InputError as err:
-            raise InputError(str(err)) from None
+        array = _inputs.check_inputs(array, self.input_size, name)  # -> [B, T, F] float32
         batch, steps = array.shape[:2]
         title = f"{name} ({batch} × {steps} steps)" if batch > 1 else f"{name} ({steps} steps)"
         self._inputs[title] = array
@@ -173,10 +157,7 @@ class ModuleSubject:
             index.setdefault(tok.lower() if lowercase else tok, i)
         words = _inputs.tokenize_for_vocab(text if isinstance(text, str) else "", index, lowercase)
         unknown = tuple(dict.fromkeys(w for w in words if (w.lower() if lowercase else w) not in index))
-        try:
-            tokens, x, _ = _inputs.text_to_inputs(text, self.vocab, self.embedding, lowercase=lowercase)
-        except _inputs.InputError as err:
-            raise InputError(str(err)) from None
+        tokens, x, _ = _inputs.text_to_inputs(text, self.vocab, self.embedding, lowercase=lowercase)
         note = ""
         has_unk = "<unk>" in index  # text_to_inputs maps unknown words to this row when it exists
         if unknown and not has_unk:

@@ -22,6 +22,7 @@ from torch import nn
 from .batching import BatchEncoder
 from .data.corpus import Corpus, Example
 from .data.sentiment_files import tokenize as sentiment_tokenize
+from .inputs import InputError  # noqa: F401 - one error type for text and inputs; pages import it from here
 from .trace import trace
 from .types import Trace
 
@@ -32,10 +33,6 @@ _POS_TOKEN_RE = re.compile(r"\w+(?:[-']\w+)*|n't|[^\w\s]")
 def pos_tokenize(text: str) -> tuple[str, ...]:
     """Case-preserving word and punctuation tokens (taggers care about case: "The" vs "the")."""
     return tuple(_POS_TOKEN_RE.findall(text.replace("\u2019", "'")))
-
-
-class InputError(ValueError):
-    """Text or inputs that cannot be analysed; the message says what to do."""
 
 
 @dataclass(frozen=True)
