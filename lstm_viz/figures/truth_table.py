@@ -18,6 +18,17 @@ def _check_table(table: object) -> TruthTable:
     return table
 
 
+def _selection(table, layer, direction, batch_index, window, font_size):
+    """Checked arguments of one sequence's view -> (table, font_size, layer, direction, b, steps, n_valid)."""
+    table = _check_table(table)
+    font_size = check_font_size(font_size)
+    layer = check_index("layer", layer, table.num_layers)
+    direction = check_index("direction", direction, table.num_directions)
+    b = check_index("batch_index", batch_index, table.mask.shape[0])
+    mask_row = table.mask[b]
+    return table, font_size, layer, direction, b, valid_steps(mask_row, window), int(mask_row.sum())
+
+
 def truth_table_heatmap(table: TruthTable, layer: int = 0, direction: int = 0, batch_index: int = 0,
                         tokens: Optional[Sequence[str]] = None, units: Units = None, window: Window = None,
                         font_size: int = FONT_SIZE) -> go.Figure:
@@ -26,14 +37,9 @@ def truth_table_heatmap(table: TruthTable, layer: int = 0, direction: int = 0, b
     One heatmap trace per category (1 where the cell is in it, gaps elsewhere), so the hover and the
     legend name the category without a per-cell string array, and a click on the legend hides one.
     """
-    table = _check_table(table)
-    font_size = check_font_size(font_size)
-    layer = check_index("layer", layer, table.num_layers)
-    direction = check_index("direction", direction, table.num_directions)
-    b = check_index("batch_index", batch_index, table.mask.shape[0])
-    mask_row = table.mask[b]
-    steps = valid_steps(mask_row, window)
-    x = unique_labels(token_labels(tokens, steps, int(mask_row.sum())))
+    table, font_size, layer, direction, b, steps, n_valid = _selection(table, layer, direction, batch_index,
+                                                                        window, font_size)
+    x = unique_labels(token_labels(tokens, steps, n_valid))
     codes = table.codes[layer, direction, b]  # [T, H]
     ids = unit_ids(units, codes.shape[-1])
     z = codes[np.ix_(steps, ids)].T  # [units, steps], all valid
@@ -60,14 +66,9 @@ def truth_table_shares(table: TruthTable, layer: int = 0, direction: int = 0, ba
                        tokens: Optional[Sequence[str]] = None, window: Window = None,
                        font_size: int = FONT_SIZE) -> go.Figure:
     """Stacked bars: share of units in each category per token (left) and per layer/direction (right)."""
-    table = _check_table(table)
-    font_size = check_font_size(font_size)
-    layer = check_index("layer", layer, table.num_layers)
-    direction = check_index("direction", direction, table.num_directions)
-    b = check_index("batch_index", batch_index, table.mask.shape[0])
-    mask_row = table.mask[b]
-    steps = valid_steps(mask_row, window)
-    labels = token_labels(tokens, steps, int(mask_row.sum()))
+    table, font_size, layer, direction, b, steps, n_valid = _selection(table, layer, direction, batch_index,
+                                                                        window, font_size)
+    labels = token_labels(tokens, steps, n_valid)
     shares = table.shares_per_token[layer, direction, b][steps]  # [steps, K]
     n_l, n_d = table.num_layers, table.num_directions
     layer_labels = [f"L{l} {direction_label(d)}" for l in range(n_l) for d in range(n_d)]
