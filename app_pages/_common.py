@@ -17,9 +17,9 @@ import streamlit as st
 import torch
 
 from lstm_viz.data import Corpus
-from lstm_viz.models import preset
-from lstm_viz.subject import ModelSubject
-from lstm_viz.train import TRAIN_PRESETS, Trainer, warm_up
+from lstm_viz.training.models import preset
+from lstm_viz.explore.subject import ModelSubject
+from lstm_viz.training.trainer import TRAIN_PRESETS, Trainer, warm_up
 
 STATE_KEY = "lstm_viz_state"
 FONT_SIZE = 16  # readable from the back of a lecture hall
@@ -254,7 +254,7 @@ def choose_probe(subject, key: str):
 
     Returns a Probe, or None after showing why there is none (the page should then stop or skip).
     """
-    from lstm_viz.subject import InputError
+    from lstm_viz.explore.subject import InputError
 
     presets = subject.preset_probes()
     modes = (["Type a sentence"] if subject.accepts_text else []) + (["Pick an input"] if presets else [])
@@ -316,7 +316,7 @@ def layer_direction(num_layers: int, num_directions: int, key: str, where=st) ->
 def threshold_slider(key: str, label: str = "Thresholds (low, high)", default: tuple = (0.1, 0.9),
                      where=st) -> tuple[float, float]:
     """A low/high range slider on [0, 1] with low < high enforced (a note when both handles meet)."""
-    from lstm_viz.views import ordered_thresholds
+    from lstm_viz.explore.page_data import ordered_thresholds
 
     picked = where.slider(label, 0.0, 1.0, default, step=0.01, key=f"{key}_thresholds",
                           help="A sigmoid gate below low counts as closed, above high as open")

@@ -1,9 +1,10 @@
 """Cell anatomy: one LSTM step and one GRU step with every value, the equations and the truth-table square."""
 import streamlit as st
 
-from lstm_viz import cell, figures
+from lstm_viz.explore import cell_step
+from lstm_viz import figures
 from lstm_viz.analysis import CATEGORY_DESCRIPTIONS
-from lstm_viz.cell_demo import gate_region, parse_numbers, steps_to_trace
+from lstm_viz.explore.cell_demo import gate_region, parse_numbers, steps_to_trace
 from app_pages._common import FONT_SIZE
 
 FUNCS = {"i": r"\sigma", "f": r"\sigma", "o": r"\sigma", "r": r"\sigma", "z": r"\sigma", "g": r"\tanh"}
@@ -19,7 +20,7 @@ with st.expander("Truth-table thresholds"):
                           (0.1, 0.9), 0.05, key="ca_thresholds")
 
 
-def edited_weights(kind: str, preset: cell.CellPreset, gates: tuple[str, ...]) -> cell.CellWeights:
+def edited_weights(kind: str, preset: cell_step.CellPreset, gates: tuple[str, ...]) -> cell_step.CellWeights:
     """The preset's weights, each (w_x, w_h, b) editable; keys include the preset so a new preset starts fresh."""
     w = preset.weights
     rows = []
@@ -35,7 +36,7 @@ def edited_weights(kind: str, preset: cell.CellPreset, gates: tuple[str, ...]) -
                 vals.append(col.number_input(f"{label} ({g})", -20.0, 20.0, float(default), 0.5,
                                              key=f"ca_{kind}_w_{preset.name}_{g}_{label}"))
             rows.append(vals)
-    return cell.CellWeights(kind, [[r[0]] for r in rows], [[r[1]] for r in rows], [r[2] for r in rows],
+    return cell_step.CellWeights(kind, [[r[0]] for r in rows], [[r[1]] for r in rows], [r[2] for r in rows],
                             w.bias_hh)
 
 
@@ -46,7 +47,7 @@ def gate_equations(step: dict, gates: tuple[str, ...], equations: dict[str, str]
         st.latex(equations[g] + rf" = {FUNCS[g]}({step['pre_' + g][0]:.2f}) = {step[g][0]:.3f}")
 
 
-def sequence_chart(kind: str, preset: cell.CellPreset, weights: cell.CellWeights) -> None:
+def sequence_chart(kind: str, preset: cell_step.CellPreset, weights: cell_step.CellWeights) -> None:
     st.subheader("Run it over a sequence")
     text = st.text_input("Inputs $x_1, x_2, \\ldots$ (from a zero state)", ", ".join(f"{v:g}" for v in preset.inputs),
                          key=f"ca_{kind}_seq_{preset.name}")
@@ -55,7 +56,7 @@ def sequence_chart(kind: str, preset: cell.CellPreset, weights: cell.CellWeights
     except ValueError as err:
         st.error(str(err))
         return
-    steps = cell.run_preset(cell.CellPreset(preset.name, preset.description, weights, xs))
+    steps = cell_step.run_preset(cell_step.CellPreset(preset.name, preset.description, weights, xs))
     fig = figures.unit_line(steps_to_trace(steps), unit=0, tokens=[f"x={v:g}" for v in xs], font_size=FONT_SIZE)
     st.plotly_chart(fig, width="stretch", key=f"ca_{kind}_seq_chart")
 
@@ -68,15 +69,15 @@ def region_note(region: str, where: str) -> None:
 lstm_tab, gru_tab = st.tabs(["LSTM", "GRU"])
 
 with lstm_tab:
-    name = st.selectbox("Weight preset", list(cell.LSTM_PRESETS), key="ca_lstm_preset")
-    preset = cell.LSTM_PRESETS[name]
+    name = st.selectbox("Weight preset", list(cell_step.LSTM_PRESETS), key="ca_lstm_preset")
+    preset = cell_step.LSTM_PRESETS[name]
     st.info(preset.description)
     weights = edited_weights("lstm", preset, ("i", "f", "g", "o"))
     c1, c2, c3 = st.columns(3)
     x = c1.slider("input $x_t$", -2.0, 2.0, 1.0, 0.1, key="ca_lstm_x")
     h_prev = c2.slider("previous hidden $h_{t-1}$", -1.0, 1.0, 0.0, 0.05, key="ca_lstm_h")
     c_prev = c3.slider("previous cell $c_{t-1}$", -3.0, 3.0, 0.5, 0.1, key="ca_lstm_c")
-    step = cell.lstm_step([x], [h_prev], [c_prev], weights)
+    step = cell_step.lstm_step([x], [h_prev], [c_prev], weights)
     cols = st.columns(6)
     for col, key, label in zip(cols, ("i", "f", "g", "o", "c", "h"),
                                ("input gate i", "forget gate f", "candidate g", "output gate o", "cell c_t",
@@ -85,10 +86,10 @@ with lstm_tab:
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Equations at these values")
-        gate_equations(step, ("i", "f", "g", "o"), cell.LSTM_EQUATIONS)
-        subst = cell.substituted_equations(step)
+        gate_equations(step, ("i", "f", "g", "o"), cell_step.LSTM_EQUATIONS)
+        subst = cell_step.substituted_equations(step)
         for k in ("c", "h"):
-            st.latex(cell.LSTM_EQUATIONS[k])
+            st.latex(cell_step.LSTM_EQUATIONS[k])
             st.latex(subst[k])
     with right:
         region = gate_region("lstm", step["i"][0], step["f"][0], low, high)
@@ -98,14 +99,14 @@ with lstm_tab:
     sequence_chart("lstm", preset, weights)
 
 with gru_tab:
-    name = st.selectbox("Weight preset", list(cell.GRU_PRESETS), key="ca_gru_preset")
-    preset = cell.GRU_PRESETS[name]
+    name = st.selectbox("Weight preset", list(cell_step.GRU_PRESETS), key="ca_gru_preset")
+    preset = cell_step.GRU_PRESETS[name]
     st.info(preset.description)
     weights = edited_weights("gru", preset, ("r", "z", "n"))
     c1, c2 = st.columns(2)
     x = c1.slider("input $x_t$", -2.0, 2.0, 1.0, 0.1, key="ca_gru_x")
     h_prev = c2.slider("previous hidden $h_{t-1}$", -1.0, 1.0, 0.5, 0.05, key="ca_gru_h")
-    step = cell.gru_step([x], [h_prev], weights)
+    step = cell_step.gru_step([x], [h_prev], weights)
     cols = st.columns(4)
     for col, key, label in zip(cols, ("r", "z", "n", "h"), ("reset gate r", "update gate z", "candidate n",
                                                             "hidden h_t")):
@@ -113,10 +114,10 @@ with gru_tab:
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Equations at these values")
-        gate_equations(step, ("r", "z"), cell.GRU_EQUATIONS)
-        subst = cell.substituted_equations(step)
+        gate_equations(step, ("r", "z"), cell_step.GRU_EQUATIONS)
+        subst = cell_step.substituted_equations(step)
         for k in ("n", "h"):
-            st.latex(cell.GRU_EQUATIONS[k])
+            st.latex(cell_step.GRU_EQUATIONS[k])
             st.latex(subst[k])
         st.caption("PyTorch's GRU: $z = 1$ keeps the old state, and the reset gate multiplies "
                    "$W_{hn} h_{t-1} + b_{hn}$ inside the candidate.")

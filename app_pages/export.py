@@ -5,10 +5,12 @@ from functools import partial
 
 import streamlit as st
 
-from lstm_viz import figures, views
+from lstm_viz import figures
+from lstm_viz.explore import page_data
 from lstm_viz.analysis import saturation, select_units, truth_table, window_tokens
-from lstm_viz.export import (ExportUnavailable, figure_to_html, figure_to_png, lstmvis_zip_bytes, npz_bytes,
-                             safe_filename)
+from lstm_viz.files.export import (
+    ExportUnavailable, figure_to_html, figure_to_png, lstmvis_zip_bytes, npz_bytes, safe_filename,
+)
 from app_pages._common import FONT_SIZE, layer_direction, session_cached, subject_and_probe
 
 st.title("Export")
@@ -16,7 +18,7 @@ st.caption("Each file is made when you press its download button, in memory (the
            "through a temporary folder that is deleted at once); nothing is kept on the server.")
 
 subject, probe = subject_and_probe("the Export page", key="export")
-key = views.probe_key(probe)
+key = page_data.probe_key(probe)
 recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
 tokens = [list(seq) for seq in probe.tokens]
 L, D, B, T = recording.num_layers, recording.num_directions, recording.batch_size, recording.steps
@@ -49,7 +51,7 @@ analysis_rows = ("| `truth_table_codes` | [L, D, B, T, H] | category index per u
     if has_gates else ""
 with st.expander("What is inside: array names and shapes"):
     st.markdown(
-        "Open it with `np.load(path, allow_pickle=False)` or `lstm_viz.export.load_npz_trace(path)`. "
+        "Open it with `np.load(path, allow_pickle=False)` or `lstm_viz.files.export.load_npz_trace(path)`. "
         "L layers, D directions, B sequences, T steps, H units.\n\n"
         "| name | shape | what |\n|---|---|---|\n" + (gate_rows + "\n" if gate_rows else "")
         + f"| `hidden` | [{L}, {D}, {B}, {T}, {U}] | hidden state h_t |\n" + cell_rows
@@ -79,11 +81,11 @@ st.subheader("Gate heatmaps (HTML, PNG)")
 layer, direction = layer_direction(L, D, key="export")
 b = st.selectbox("Sequence", list(range(B)), key="export_seq", format_func=lambda i: f"sequence {i + 1}") \
     if B > 1 else 0
-window = window_tokens(int(recording.lengths[b]), views.MAX_TOKENS)
+window = window_tokens(int(recording.lengths[b]), page_data.MAX_TOKENS)
 if window.n_pages > 1:
     page = st.slider("Token page", 1, window.n_pages, 1, key="export_page") - 1
-    window = window_tokens(int(recording.lengths[b]), views.MAX_TOKENS, page)
-units = select_units(recording, "hidden", layer, direction, max_units=views.MAX_UNITS)
+    window = window_tokens(int(recording.lengths[b]), page_data.MAX_TOKENS, page)
+units = select_units(recording, "hidden", layer, direction, max_units=page_data.MAX_UNITS)
 notes = [n for n in (window.note, units.note) if n]
 if notes:
     st.caption("; ".join(notes) + ". The .npz and LSTMVis files hold everything.")

@@ -1,7 +1,7 @@
 """Gates: every gate, the cell state and the hidden state of one input, token by token, on fixed colours."""
 import streamlit as st
 
-from lstm_viz import views
+from lstm_viz.explore import page_data
 from lstm_viz.analysis import window_tokens
 from lstm_viz.figures.heatmaps import LONG_NAMES
 from app_pages._common import FONT_SIZE, guarded, layer_direction, session_cached, subject_and_probe
@@ -12,7 +12,7 @@ st.caption("Each column is a token, each row a unit. Sigmoid gates share one col
            "rescale when you page or pick units.")
 
 subject, probe = subject_and_probe("the Gates page", key="gates")
-key = views.probe_key(probe)
+key = page_data.probe_key(probe)
 recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
 
 
@@ -40,11 +40,11 @@ elif predicted is None:
     st.caption("This model has no output layer, so there are no predictions to show.")
 
 layer, direction = layer_direction(recording.num_layers, recording.num_directions, key="gates")
-names = views.rank_targets(recording)
+names = page_data.rank_targets(recording)
 c1, c2, c3 = st.columns(3)
 tags = (gold if gold is not None else pos_tags) if subject.task == "pos" else None
-tag_options = views.correlation_tags(tags, subject.label_names)
-orders = [o for o in views.ORDERS if o != "correlation" or tag_options]
+tag_options = page_data.correlation_tags(tags, subject.label_names)
+orders = [o for o in page_data.ORDERS if o != "correlation" or tag_options]
 labels = {"index": "unit index", "variance": "variance (most active first)",
           "saturation": "saturation (most saturated first)", "correlation": "correlation with a tag"}
 by = c1.selectbox("Order units by", orders, format_func=labels.get, key="gates_by",
@@ -58,18 +58,18 @@ if by != "correlation" and subject.task == "pos" and not tag_options:
 
 total_units = recording.hidden_size
 c1, c2 = st.columns(2, gap="large")
-max_units = views.MAX_UNITS
+max_units = page_data.MAX_UNITS
 if total_units > 1:
-    max_units = c1.slider("Units to show", 1, min(total_units, views.MAX_UNITS), min(total_units, views.MAX_UNITS),
-                          key="gates_max_units", help=f"At most {views.MAX_UNITS}, chosen by the order above")
-pages = window_tokens(len(tokens), views.MAX_TOKENS).n_pages
+    max_units = c1.slider("Units to show", 1, min(total_units, page_data.MAX_UNITS), min(total_units, page_data.MAX_UNITS),
+                          key="gates_max_units", help=f"At most {page_data.MAX_UNITS}, chosen by the order above")
+pages = window_tokens(len(tokens), page_data.MAX_TOKENS).n_pages
 page = c2.slider("Token page", 1, pages, 1, key="gates_page",
-                 help=f"{views.MAX_TOKENS} tokens per page") - 1 if pages > 1 else 0
+                 help=f"{page_data.MAX_TOKENS} tokens per page") - 1 if pages > 1 else 0
 shown = st.multiselect("Show", list(recording.gate_names) + (["cell"] if recording.cell is not None else [])
                        + ["hidden"], default=None, format_func=LONG_NAMES.get, key="gates_show",
                        placeholder="all gates and states")
 
-view = guarded(views.build_gates_view, recording, tokens, pos_tags, gold if pos_tags is not None else None,
+view = guarded(page_data.build_gates_view, recording, tokens, pos_tags, gold if pos_tags is not None else None,
                layer=layer, direction=direction, page=page, by=by, of=of, tags=tags, tag=tag,
                unit=st.session_state.get("gates_unit"), max_units=max_units, names=shown or None,
                font_size=FONT_SIZE)

@@ -1,10 +1,11 @@
 """Gradients: how far back in time the error signal reaches, in this model and in LSTM vs GRU vs plain RNN."""
 import streamlit as st
 
-from lstm_viz import compare, figures, views
+from lstm_viz.explore import architectures, page_data
+from lstm_viz import figures
 from lstm_viz.analysis import forget_product
-from lstm_viz.gradients import gradient_flow
-from lstm_viz.run_summary import grad_norm_events
+from lstm_viz.record.gradient_flow import gradient_flow
+from lstm_viz.training.summary import grad_norm_events
 from app_pages._common import (FONT_SIZE, active_run, guarded, layer_direction, session_cached,
                            subject_and_probe)
 
@@ -17,11 +18,11 @@ st.caption("‖dL/dh_t‖ is how strongly the loss still depends on the hidden s
 
 subject, probe = subject_and_probe("the Gradients page", key="grad")
 batch_first = bool(getattr(subject.module, "batch_first", False))
-full, probe = probe, views.truncate_probe(probe, MAX_STEPS, batch_first)
+full, probe = probe, page_data.truncate_probe(probe, MAX_STEPS, batch_first)
 if probe is not full:
     st.info(f"Gradients are computed step by step, so long inputs are cut: only the first {MAX_STEPS} of "
             f"{int(full.lengths.max())} tokens are used here.")
-key = views.probe_key(probe)
+key = page_data.probe_key(probe)
 tokens = probe.tokens[0]
 
 
@@ -54,11 +55,11 @@ c1, c2 = st.columns(2)
 seed = int(c1.number_input("Seed of the untrained modules", 0, 9999, 0, key="grad_seed"))
 mode = c2.radio("Layout", ["overlay", "side_by_side"], horizontal=True, key="grad_layout",
                 format_func=lambda m: m.replace("_", " "))
-sizes = guarded(compare.module_sizes, subject.module)
+sizes = guarded(architectures.module_sizes, subject.module)
 if sizes is not None:
     with st.spinner("Running the three untrained modules..."):
         cmp = session_cached("compare", subject, (key, seed), lambda: guarded(
-            compare.compare_gradient_flow, sizes, probe.inputs, probe.lengths, seed))
+            architectures.compare_gradient_flow, sizes, probe.inputs, probe.lengths, seed))
     if cmp is not None:
         fps = {name: forget_product(tr, layer, direction) for name, tr in cmp.traces.items() if tr.gate_names}
         st.plotly_chart(figures.gradient_flow_figure(cmp.flows, tokens=tokens, forget_product=fps, layer=layer,

@@ -3,11 +3,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from lstm_viz.inputs import MAX_INPUT_BYTES, MAX_VOCAB_BYTES, load_input_tensor, load_vocab_file
-from lstm_viz.inspect import MAX_MODEL_BYTES, inspect_model
-from lstm_viz.inspect_subject import (DEFAULT_LOSS, DEFAULT_RANDOM_STEPS, LOSSES, MAX_BATCH, checkpoint_subject,
-                                      module_subject, reinspect)
-from lstm_viz.subject import MAX_TOKENS
+from lstm_viz.files.inputs import MAX_INPUT_BYTES, MAX_VOCAB_BYTES, load_input_tensor, load_vocab_file
+from lstm_viz.files.model_files import MAX_MODEL_BYTES, inspect_model
+from lstm_viz.explore.module_subject import (
+    DEFAULT_LOSS, DEFAULT_RANDOM_STEPS, LOSSES, MAX_BATCH, checkpoint_subject, module_subject, reinspect,
+)
+from lstm_viz.explore.subject import MAX_TOKENS
 from app_pages._common import add_inspected
 
 BAD_INPUT = (ValueError, TypeError, OSError)  # ModelFileError/InputError/CheckpointError are ValueErrors

@@ -1,7 +1,8 @@
 """Saturation: how often each unit's gates sit at their extremes over a sample of the data."""
 import streamlit as st
 
-from lstm_viz import figures, views
+from lstm_viz import figures
+from lstm_viz.explore import page_data
 from lstm_viz.analysis import saturation
 from lstm_viz.figures.heatmaps import LONG_NAMES
 from app_pages._common import (FONT_SIZE, choose_probe, layer_direction, require_subject, session_cached,
@@ -30,7 +31,7 @@ with st.expander("Flags"):
 
 def take_sample():
     try:
-        return views.sample_traces(subject, n), ""
+        return page_data.sample_traces(subject, n), ""
     except ValueError as err:  # no dataset and no prepared inputs
         return None, str(err)
 
@@ -42,8 +43,8 @@ if sample is None:
     probe = choose_probe(subject, key="sat")
     if probe is None:
         st.stop()
-    key = views.probe_key(probe)
-    sample = views.Sample([session_cached("trace", subject, key, lambda: subject.trace(probe))], 1,
+    key = page_data.probe_key(probe)
+    sample = page_data.Sample([session_cached("trace", subject, key, lambda: subject.trace(probe))], 1,
                           int(probe.lengths.sum()), "one input")
 st.caption(f"Measured over {sample.source} ({sample.n_tokens:,} tokens)"
            + (f"; the dataset has fewer than the {n} asked for." if sample.n_sequences < n

@@ -5,7 +5,7 @@ import streamlit as st
 from lstm_viz import figures
 from lstm_viz.analysis import saturation, truth_table
 from lstm_viz.figures import TRUTH_COLOURS
-from lstm_viz.replay import prediction_rows, probe_to_trace, truth_share_history
+from lstm_viz.training.history import prediction_rows, probe_to_trace, truth_share_history
 from app_pages._common import (FONT_SIZE, activate_from_callback, active_run, layer_direction, state,
                            train_tutorial_tagger)
 

@@ -10,14 +10,23 @@ import streamlit as st
 import torch
 
 from lstm_viz import figures
-from lstm_viz.checkpoint import checkpoint_bytes, load_checkpoint
+from lstm_viz.training.checkpoint import checkpoint_bytes, load_checkpoint
 from lstm_viz.data import DataError, list_datasets, load_corpus
-from lstm_viz.loaded_run import LoadedTrainer
-from lstm_viz.models import PRESETS, ModelConfig
-from lstm_viz.run_summary import (arch_label, checkpoint_metrics, curve_events, every, format_seconds, grad_norm_events,
-                                  planned_steps, progress_text, run_row)
-from lstm_viz.train import TRAIN_PRESETS, Trainer, hold_out_dev
-from lstm_viz.uploads import DATASET_SUFFIXES, save_upload
+from lstm_viz.training.loaded_run import LoadedTrainer
+from lstm_viz.training.models import PRESETS, ModelConfig
+from lstm_viz.training.summary import (
+    arch_label,
+    checkpoint_metrics,
+    curve_events,
+    every,
+    format_seconds,
+    grad_norm_events,
+    planned_steps,
+    progress_text,
+    run_row,
+)
+from lstm_viz.training.trainer import TRAIN_PRESETS, Trainer, hold_out_dev
+from lstm_viz.files.uploads import DATASET_SUFFIXES, save_upload
 from app_pages._common import FONT_SIZE, Run, activate_from_callback, active_run, add_run, state
 
 ROOT = Path(__file__).resolve().parents[1]

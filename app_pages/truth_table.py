@@ -2,7 +2,8 @@
 import streamlit as st
 import torch
 
-from lstm_viz import figures, views
+from lstm_viz import figures
+from lstm_viz.explore import page_data
 from lstm_viz.analysis import CATEGORY_DESCRIPTIONS, select_units, truth_table, window_tokens
 from app_pages._common import (FONT_SIZE, choose_probe, guarded, layer_direction, require_subject, session_cached,
                            threshold_slider)
@@ -52,19 +53,19 @@ with right:
 probe = choose_probe(subject, key="truth")
 if probe is None:
     st.stop()
-key = views.probe_key(probe)
+key = page_data.probe_key(probe)
 recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
 tokens = probe.tokens[0]
 layer, direction = layer_direction(recording.num_layers, recording.num_directions, key="truth")
 table = session_cached("truth_table", subject, (key, low, high), lambda: truth_table(recording, low, high))
 
 keep_gate = "f" if is_lstm else "z"
-units = select_units(recording, keep_gate, layer, direction, max_units=views.MAX_UNITS, by="variance",
+units = select_units(recording, keep_gate, layer, direction, max_units=page_data.MAX_UNITS, by="variance",
                      batch_index=0)
-window = window_tokens(len(tokens), views.MAX_TOKENS, 0)
+window = window_tokens(len(tokens), page_data.MAX_TOKENS, 0)
 if window.n_pages > 1:
     page = st.slider("Token page", 1, window.n_pages, 1, key="truth_page") - 1
-    window = window_tokens(len(tokens), views.MAX_TOKENS, page)
+    window = window_tokens(len(tokens), page_data.MAX_TOKENS, page)
     st.info(f"Long input: {window.note}.")
 if units.note:
     st.info(f"Many units: {units.note} of the {'forget' if is_lstm else 'update'} gate.")

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from lstm_viz import figures
-from lstm_viz.subject import InputError
+from lstm_viz.explore.subject import InputError
 from app_pages._common import FONT_SIZE, state, train_tutorial_tagger
 
 st.title("Tutorial tagger")

@@ -17,13 +17,14 @@ from typing import Callable
 
 import torch
 
-from lstm_viz import compare, figures, views
+from lstm_viz.explore import architectures, page_data
+from lstm_viz import figures
 from lstm_viz.analysis import forget_product, saturation, select_units, truth_table, window_tokens
 from lstm_viz.data import generated_pos_corpus
-from lstm_viz.gradients import gradient_flow
-from lstm_viz.models import ModelConfig, build_model
-from lstm_viz.subject import ModelSubject
-from lstm_viz.train import build_encoder
+from lstm_viz.record.gradient_flow import gradient_flow
+from lstm_viz.training.models import ModelConfig, build_model
+from lstm_viz.explore.subject import ModelSubject
+from lstm_viz.training.trainer import build_encoder
 
 TARGET_S = 0.5
 
@@ -71,7 +72,7 @@ def gates_rerun(subject: ModelSubject, text: str, gold: list[str], layer: int = 
         tokens = probe.tokens[0]
     else:
         recording, tokens, tags = recording
-    view = views.build_gates_view(recording, tokens, tags, gold, layer=layer, direction=direction, by=by,
+    view = page_data.build_gates_view(recording, tokens, tags, gold, layer=layer, direction=direction, by=by,
                                   of="hidden", tags=gold, tag="NOUN", unit=unit)
     assert view.units.by == by, view.notes
     return len(view.heatmaps.to_json()) + len(view.line.to_json())
@@ -79,8 +80,8 @@ def gates_rerun(subject: ModelSubject, text: str, gold: list[str], layer: int = 
 
 def truth_rerun(recording, tokens, low: float, high: float) -> int:
     table = truth_table(recording, low, high)
-    units = select_units(recording, "f", 0, 0, max_units=views.MAX_UNITS, by="variance", batch_index=0)
-    window = window_tokens(len(tokens), views.MAX_TOKENS, 0)
+    units = select_units(recording, "f", 0, 0, max_units=page_data.MAX_UNITS, by="variance", batch_index=0)
+    window = window_tokens(len(tokens), page_data.MAX_TOKENS, 0)
     figs = [figures.truth_table_heatmap(table, 0, 0, 0, tokens=tokens, units=units, window=window),
             figures.truth_table_shares(table, 0, 0, 0, tokens=tokens, window=window),
             figures.truth_table_diagram(recording.gates["i"][0, 0, 0, 0, units.indices].numpy(),
@@ -88,7 +89,7 @@ def truth_rerun(recording, tokens, low: float, high: float) -> int:
     return sum(len(f.to_json()) for f in figs)
 
 
-def saturation_rerun(sample: views.Sample, low: float, high: float) -> int:
+def saturation_rerun(sample: page_data.Sample, low: float, high: float) -> int:
     sat = saturation(sample.traces, low, high)
     figs = [figures.saturation_scatter(sat), figures.gate_histograms(sample.traces)]
     return sum(len(f.to_json()) for f in figs)
@@ -134,18 +135,18 @@ def main() -> None:
         rows.append((model, "Truth table: thresholds (cached trace)",
                      median_time(lambda: truth_rerun(rec, probe.tokens[0], 0.2, 0.8), args.repeats), False))
         rows.append((model, "Saturation: sample of 100 dev sentences (trace in batches of 32)",
-                     median_time(lambda: views.sample_traces(subject, 100), args.repeats), False))
-        sample = views.sample_traces(subject, 100)
+                     median_time(lambda: page_data.sample_traces(subject, 100), args.repeats), False))
+        sample = page_data.sample_traces(subject, 100)
         rows.append((model, "Saturation: thresholds (cached sample)",
                      median_time(lambda: saturation_rerun(sample, 0.2, 0.8), args.repeats), False))
         if layers == 1:
-            short = views.truncate_probe(probe, 100, True)
+            short = page_data.truncate_probe(probe, 100, True)
             rows.append((model, "Gradients: own flow, 100 steps (step-wise backward)",
                          median_time(lambda: gradient_flow(subject.module, short.inputs, subject.loss_fn(short),
                                                            lengths=short.lengths), max(3, args.repeats // 2)), False))
-            sizes = compare.module_sizes(subject.module)
+            sizes = architectures.module_sizes(subject.module)
             rows.append((model, "Gradients: LSTM vs GRU vs RNN, 100 steps",
-                         median_time(lambda: compare.compare_gradient_flow(sizes, short.inputs, short.lengths),
+                         median_time(lambda: architectures.compare_gradient_flow(sizes, short.inputs, short.lengths),
                                      max(3, args.repeats // 2)), False))
             rows.append((model, "Gradients: forget product (cached trace)",
                          median_time(lambda: forget_product(rec), args.repeats), False))

@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from lstm_viz.trace import trace
+from lstm_viz.record.tracing import trace
 
 CASES = [
     # name, module factory, T, batch

@@ -29,10 +29,12 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lstm_viz.batching import make_batches  # noqa: E402
+from lstm_viz.data.batching import make_batches  # noqa: E402
 from lstm_viz.data import generated_pos_corpus, load_corpus, tutorial_corpus  # noqa: E402
-from lstm_viz.models import ModelConfig, build_model, preset  # noqa: E402
-from lstm_viz.train import TRAIN_PRESETS, TrainConfig, Trainer, build_encoder, hold_out_dev  # noqa: E402
+from lstm_viz.training.models import ModelConfig, build_model, preset  # noqa: E402
+from lstm_viz.training.trainer import (
+    TRAIN_PRESETS, TrainConfig, Trainer, build_encoder, hold_out_dev,
+)
 
 DATA = ROOT.parent / "shared" / "data"
 TUTORIAL = [["The", "dog", "ate", "the", "apple"], ["Everybody", "read", "that", "book"]]

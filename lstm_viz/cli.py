@@ -16,8 +16,8 @@ from typing import Optional, Sequence
 
 import torch
 
-from .models import ARCHS, PRESETS, ModelConfig, build_model, load_glove, preset
-from .train import TRAIN_PRESETS, TrainConfig, Trainer, build_encoder, evaluate, hold_out_dev
+from .training.models import ARCHS, PRESETS, ModelConfig, build_model, load_glove, preset
+from .training.trainer import TRAIN_PRESETS, TrainConfig, Trainer, build_encoder, evaluate, hold_out_dev
 
 EXIT_USAGE = 2  # bad options, missing or unreadable files
 EXIT_FAILED = 1  # training ran but failed (e.g. the loss became NaN)
@@ -247,7 +247,7 @@ def cmd_train(args) -> int:
     metrics = {"dev_accuracy": dev_acc, "dev_loss": dev_loss, "test_accuracy": test_acc, "test_loss": test_loss,
                "steps": snap.step, "epochs": snap.epoch, "train_seconds": snap.elapsed_s}
     if args.out and snap.status != "failed":
-        from .checkpoint import save_checkpoint
+        from .training.checkpoint import save_checkpoint
         save_checkpoint(args.out, model, model_config, encoder, metrics, train_config,
                         extra={"dataset": corpus.name, "source": corpus.source})
     if not args.quiet:
@@ -273,7 +273,7 @@ def _fmt(x: Optional[float]) -> str:
 
 
 def cmd_evaluate(args) -> int:
-    from .checkpoint import load_checkpoint
+    from .training.checkpoint import load_checkpoint
 
     model, bundle = load_checkpoint(args.checkpoint)
     corpus = _load_corpus(args.data, bundle.model_config.task, args.limit)

@@ -9,9 +9,19 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_viz.analysis import (GRU_CATEGORIES, LSTM_CATEGORIES, PADDING, forget_product, gate_histogram, rank_units,
-                               saturation, select_units, truth_table, window_tokens)
-from lstm_viz.types import GATES_BY_KIND, SIGMOID_GATES, Trace
+from lstm_viz.analysis import (
+    GRU_CATEGORIES,
+    LSTM_CATEGORIES,
+    PADDING,
+    forget_product,
+    gate_histogram,
+    rank_units,
+    saturation,
+    select_units,
+    truth_table,
+    window_tokens,
+)
+from lstm_viz.record.results import GATES_BY_KIND, SIGMOID_GATES, Trace
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -90,7 +100,7 @@ def test_gru_truth_table_categories() -> None:
 
 
 def test_truth_table_on_a_real_lstm_that_only_remembers() -> None:
-    trace = pytest.importorskip("lstm_viz.trace").trace
+    trace = pytest.importorskip("lstm_viz.record.tracing").trace
     lstm = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True)
     with torch.no_grad():
         for name, p in lstm.named_parameters():

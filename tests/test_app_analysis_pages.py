@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from lstm_viz.data import tutorial_corpus
-from lstm_viz.models import preset
-from lstm_viz.train import TRAIN_PRESETS, Trainer
+from lstm_viz.training.models import preset
+from lstm_viz.training.trainer import TRAIN_PRESETS, Trainer
 from app_pages._common import STATE_KEY, Run, SessionState
 
 from .apptest_util import assert_clean, button, open_page
@@ -246,8 +246,8 @@ def test_gradients_gru_rnn_and_from_file():
 
 def test_a_run_reloaded_from_a_checkpoint_without_its_data():
     """A checkpoint reloaded on the Train page: no training events, no train config, no corpus."""
-    loaded_run = pytest.importorskip("lstm_viz.loaded_run")
-    from lstm_viz.checkpoint import Bundle
+    loaded_run = pytest.importorskip("lstm_viz.training.loaded_run")
+    from lstm_viz.training.checkpoint import Bundle
 
     trained = tiny_run("lstm").trainer
     trainer = loaded_run.LoadedTrainer(trained.model, Bundle(trained.model_config, trained.encoder), None)

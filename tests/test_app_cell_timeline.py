@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from lstm_viz import cell
+from lstm_viz.explore import cell_step
 
 from .apptest_util import assert_clean, open_page
 
@@ -33,7 +33,7 @@ def test_cell_anatomy_cold_start():
     at = open_page("app_pages/cell_anatomy.py")
     assert_clean(at)
     # LSTM preset "remember everything", x = 1, h = 0, c = 0.5: the cell keeps 0.5
-    step = cell.lstm_step([1.0], [0.0], [0.5], cell.LSTM_PRESETS["remember everything"].weights)
+    step = cell_step.lstm_step([1.0], [0.0], [0.5], cell_step.LSTM_PRESETS["remember everything"].weights)
     got = lstm_values(at)
     assert got["input gate i"] == pytest.approx(step["i"][0], abs=1e-3)
     assert got["cell c_t"] == pytest.approx(step["c"][0], abs=1e-3) == pytest.approx(0.5, abs=0.01)
@@ -49,10 +49,10 @@ def test_cell_anatomy_presets_and_sliders_change_values():
     at = open_page("app_pages/cell_anatomy.py")
     at.selectbox(key="ca_lstm_preset").set_value("write new input").run()
     assert regions(at)[0] == "overwrite"
-    w = cell.LSTM_PRESETS["write new input"].weights
+    w = cell_step.LSTM_PRESETS["write new input"].weights
     at.slider(key="ca_lstm_x").set_value(-0.5).run()
     at.slider(key="ca_lstm_c").set_value(2.0).run()
-    expected = cell.lstm_step([-0.5], [0.0], [2.0], w)
+    expected = cell_step.lstm_step([-0.5], [0.0], [2.0], w)
     got = lstm_values(at)
     assert got["cell c_t"] == pytest.approx(expected["c"][0], abs=1e-3) and got["cell c_t"] < 0  # old 2.0 is gone
     assert got["hidden h_t"] == pytest.approx(expected["h"][0], abs=1e-3)
@@ -72,7 +72,7 @@ def test_cell_anatomy_presets_and_sliders_change_values():
     assert gru_values(at)["hidden h_t"] == pytest.approx(before, abs=1e-2)  # z ~ 0.0025 lets h_{t-1} barely in
     at.slider(key="ca_gru_x").set_value(0.5).run()
     assert gru_values(at)["hidden h_t"] == pytest.approx(
-        cell.gru_step([0.5], [-1.0], cell.GRU_PRESETS["reset and overwrite"].weights)["h"][0], abs=1e-3)
+        cell_step.gru_step([0.5], [-1.0], cell_step.GRU_PRESETS["reset and overwrite"].weights)["h"][0], abs=1e-3)
     assert_clean(at)
 
 

@@ -7,8 +7,17 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lstm_viz.cell import (GRU_EQUATIONS, GRU_PRESETS, LSTM_EQUATIONS, LSTM_PRESETS, CellWeights, gru_step,
-                           lstm_step, run_preset, substituted_equations)
+from lstm_viz.explore.cell_step import (
+    GRU_EQUATIONS,
+    GRU_PRESETS,
+    LSTM_EQUATIONS,
+    LSTM_PRESETS,
+    CellWeights,
+    gru_step,
+    lstm_step,
+    run_preset,
+    substituted_equations,
+)
 
 pytestmark = pytest.mark.timeout(60)
 

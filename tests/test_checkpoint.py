@@ -9,11 +9,12 @@ from dataclasses import replace
 import pytest
 import torch
 
-from lstm_viz.checkpoint import (CheckpointError, checkpoint_bytes, checkpoint_dict, load_checkpoint,
-                                 save_checkpoint)
+from lstm_viz.training.checkpoint import (
+    CheckpointError, checkpoint_bytes, checkpoint_dict, load_checkpoint, save_checkpoint,
+)
 from lstm_viz.data import generated_pos_corpus
-from lstm_viz.models import ModelConfig
-from lstm_viz.train import TrainConfig, Trainer, predict
+from lstm_viz.training.models import ModelConfig
+from lstm_viz.training.trainer import TrainConfig, Trainer, predict
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -13,11 +13,24 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_viz.export import (ExportError, ExportUnavailable, _parse_lstm_yml_subset, export_lstmvis,
-                             figure_to_html, figure_to_png, load_npz_recording, load_npz_trace, lstmvis_zip_bytes,
-                             npz_bytes, read_lstmvis, safe_filename, trace_to_npz, write_figure_html)
-from lstm_viz.trace import trace
-from lstm_viz.types import Trace
+from lstm_viz.files.export import (
+    ExportError,
+    ExportUnavailable,
+    _parse_lstm_yml_subset,
+    export_lstmvis,
+    figure_to_html,
+    figure_to_png,
+    load_npz_recording,
+    load_npz_trace,
+    lstmvis_zip_bytes,
+    npz_bytes,
+    read_lstmvis,
+    safe_filename,
+    trace_to_npz,
+    write_figure_html,
+)
+from lstm_viz.record.tracing import trace
+from lstm_viz.record.results import Trace
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -8,7 +8,7 @@ import torch
 
 from lstm_viz import figures
 from lstm_viz.analysis import forget_product, saturation, select_units, truth_table, window_tokens
-from lstm_viz.types import GATES_BY_KIND, SIGMOID_GATES, GradientFlow, Trace
+from lstm_viz.record.results import GATES_BY_KIND, SIGMOID_GATES, GradientFlow, Trace
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -209,7 +209,7 @@ def test_gradient_flow_figure_log_axis_and_traces() -> None:
 
 
 def test_gradient_flow_figure_with_real_gradients() -> None:
-    grads = pytest.importorskip("lstm_viz.gradients")
+    grads = pytest.importorskip("lstm_viz.record.gradient_flow")
     torch.manual_seed(0)
     flows = {}
     for name, cls in (("LSTM", torch.nn.LSTM), ("RNN", torch.nn.RNN)):
@@ -239,7 +239,7 @@ def test_training_curves_and_gate_grad_norms() -> None:
 
 
 def test_real_traces_projection_cells_and_empty_windows() -> None:
-    trace = pytest.importorskip("lstm_viz.trace").trace
+    trace = pytest.importorskip("lstm_viz.record.tracing").trace
     torch.manual_seed(0)
     proj = trace(torch.nn.LSTM(3, 6, proj_size=2), torch.randn(4, 2, 3), lengths=torch.tensor([4, 1]))
     fig = figures.gate_heatmaps(proj, units=[0, 5])

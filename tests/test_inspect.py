@@ -13,9 +13,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from lstm_viz.inputs import (InputError, load_input_tensor, load_vocab_file, random_inputs, text_to_inputs)
-from lstm_viz.inspect import (ModelFileError, RecurrentSpec, as_state_dict, build_module, find_embeddings,
-                              find_recurrent_prefixes, find_vocab, infer_architecture, inspect_model, safe_load)
+from lstm_viz.files.inputs import InputError, load_input_tensor, load_vocab_file, random_inputs, text_to_inputs
+from lstm_viz.files.model_files import (
+    ModelFileError,
+    RecurrentSpec,
+    as_state_dict,
+    build_module,
+    find_embeddings,
+    find_recurrent_prefixes,
+    find_vocab,
+    infer_architecture,
+    inspect_model,
+    safe_load,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -92,7 +102,7 @@ def test_user_model_roundtrip(user_model, saved):
     assert torch.equal(got_h, want_h) and torch.equal(got_c, want_c)
     assert find_embeddings(sd, spec.input_size, "encoder.lstm.")[0] == "encoder.embedding.weight"
 
-    from lstm_viz.trace import trace
+    from lstm_viz.record.tracing import trace
 
     rec = trace(module, x.transpose(0, 1))
     torch.testing.assert_close(rec.output.transpose(0, 1), want, rtol=1e-5, atol=1e-6)
@@ -190,10 +200,10 @@ def test_lstm_viz_checkpoint_and_nested_dicts():
 
 
 def test_project_checkpoint_with_char_encoder():
-    from lstm_viz.batching import BatchEncoder
-    from lstm_viz.checkpoint import checkpoint_dict
+    from lstm_viz.data.batching import BatchEncoder
+    from lstm_viz.training.checkpoint import checkpoint_dict
     from lstm_viz.data.vocab import Vocab
-    from lstm_viz.models import ModelConfig, build_model
+    from lstm_viz.training.models import ModelConfig, build_model
 
     torch.manual_seed(3)
     config = ModelConfig(arch="rnn", nonlinearity="relu", embed_dim=4, hidden_size=3, bidirectional=True,

@@ -7,11 +7,12 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_viz.gradients import gradient_flow
-from lstm_viz.inspect import ModelFileError, inspect_model
-from lstm_viz.inspect_subject import (LOSSES, MAX_BATCH, ModuleSubject, checkpoint_subject, module_subject,
-                                      reinspect)
-from lstm_viz.subject import InputError, ModelSubject, Probe
+from lstm_viz.record.gradient_flow import gradient_flow
+from lstm_viz.files.model_files import ModelFileError, inspect_model
+from lstm_viz.explore.module_subject import (
+    LOSSES, MAX_BATCH, ModuleSubject, checkpoint_subject, module_subject, reinspect,
+)
+from lstm_viz.explore.subject import InputError, ModelSubject, Probe
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -248,10 +249,10 @@ def test_embedding_without_vocabulary_is_refused(user_model):
 
 
 def test_lstm_viz_checkpoint_becomes_a_model_subject():
-    from lstm_viz.batching import BatchEncoder
-    from lstm_viz.checkpoint import checkpoint_dict
+    from lstm_viz.data.batching import BatchEncoder
+    from lstm_viz.training.checkpoint import checkpoint_dict
     from lstm_viz.data.vocab import Vocab
-    from lstm_viz.models import ModelConfig, build_model
+    from lstm_viz.training.models import ModelConfig, build_model
 
     torch.manual_seed(1)
     config = ModelConfig(arch="gru", embed_dim=4, hidden_size=3)

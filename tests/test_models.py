@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_viz.batching import IGNORE_INDEX, BatchEncoder, make_batches
+from lstm_viz.data.batching import IGNORE_INDEX, BatchEncoder, make_batches
 from lstm_viz.data.corpus import LabelledText, TaggedSentence
 from lstm_viz.data.vocab import PAD, UNK, Vocab
-from lstm_viz.models import Classifier, ModelConfig, Tagger, build_model, load_glove, preset
+from lstm_viz.training.models import Classifier, ModelConfig, Tagger, build_model, load_glove, preset
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -183,7 +183,7 @@ def test_classifier_pooling_ignores_padding(pooling):
 
 
 def test_embed_inputs_and_trace_replay_the_models_rnn():
-    from lstm_viz.trace import trace
+    from lstm_viz.record.tracing import trace
 
     torch.manual_seed(2)
     enc = _encoder(chars=True)

@@ -9,20 +9,31 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_viz import cell
+from lstm_viz.explore import cell_step
 from lstm_viz.analysis import truth_table
-from lstm_viz.cell_demo import gate_region, parse_numbers, steps_to_trace
-from lstm_viz.checkpoint import checkpoint_bytes, load_checkpoint
+from lstm_viz.explore.cell_demo import gate_region, parse_numbers, steps_to_trace
+from lstm_viz.training.checkpoint import checkpoint_bytes, load_checkpoint
 from lstm_viz.data import DataError, generated_pos_corpus, generated_sentiment_corpus
-from lstm_viz.loaded_run import LoadedTrainer
-from lstm_viz.models import ModelConfig
-from lstm_viz.replay import prediction_rows, probe_to_trace, truth_share_history
-from lstm_viz.run_summary import (arch_label, bin_means, checkpoint_metrics, curve_events, every, format_seconds,
-                                  grad_norm_events, planned_steps, progress_text, run_row, thin)
-from lstm_viz.trace import trace
-from lstm_viz.train import TrainConfig, Trainer
-from lstm_viz.types import Trace
-from lstm_viz.uploads import save_upload, upload_suffix
+from lstm_viz.training.loaded_run import LoadedTrainer
+from lstm_viz.training.models import ModelConfig
+from lstm_viz.training.history import prediction_rows, probe_to_trace, truth_share_history
+from lstm_viz.training.summary import (
+    arch_label,
+    bin_means,
+    checkpoint_metrics,
+    curve_events,
+    every,
+    format_seconds,
+    grad_norm_events,
+    planned_steps,
+    progress_text,
+    run_row,
+    thin,
+)
+from lstm_viz.record.tracing import trace
+from lstm_viz.training.trainer import TrainConfig, Trainer
+from lstm_viz.record.results import Trace
+from lstm_viz.files.uploads import save_upload, upload_suffix
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -250,15 +261,15 @@ def test_parse_numbers():
 
 
 def test_steps_to_trace_matches_run_preset():
-    for preset in (cell.LSTM_PRESETS["counter"], cell.GRU_PRESETS["gate on input sign"]):
-        steps = cell.run_preset(preset)
+    for preset in (cell_step.LSTM_PRESETS["counter"], cell_step.GRU_PRESETS["gate on input sign"]):
+        steps = cell_step.run_preset(preset)
         tr = steps_to_trace(steps)
         names = ("i", "f", "g", "o") if preset.weights.kind == "lstm" else ("r", "z", "n")
         assert tr.steps == len(preset.inputs) and tr.gate_names == names
         for g in tr.gate_names:
             np.testing.assert_allclose(tr.gates[g][0, 0, 0, :, 0].numpy(), [s[g][0] for s in steps])
         np.testing.assert_allclose(tr.hidden[0, 0, 0, :, 0].numpy(), [s["h"][0] for s in steps])
-    counter = steps_to_trace(cell.run_preset(cell.LSTM_PRESETS["counter"]))
+    counter = steps_to_trace(cell_step.run_preset(cell_step.LSTM_PRESETS["counter"]))
     assert counter.cell[0, 0, 0, -1, 0].item() == pytest.approx(5.0, abs=0.1)  # counts 5 steps
     with pytest.raises(ValueError):
         steps_to_trace([])
@@ -285,6 +296,6 @@ def test_helpers_do_not_import_streamlit():
     import subprocess
     import sys
 
-    code = ("import sys, lstm_viz.replay, lstm_viz.run_summary, lstm_viz.loaded_run, lstm_viz.cell_demo, "
-            "lstm_viz.uploads; assert 'streamlit' not in sys.modules")
+    code = ("import sys, lstm_viz.training.history, lstm_viz.training.summary, lstm_viz.training.loaded_run, lstm_viz.explore.cell_demo, "
+            "lstm_viz.files.uploads; assert 'streamlit' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])

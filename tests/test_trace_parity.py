@@ -208,13 +208,13 @@ def test_dropout_module_traced_in_eval_semantics_and_left_unchanged():
 
 
 def test_library_never_imports_streamlit():
-    code = "import sys, lstm_viz, lstm_viz.trace, lstm_viz.gradients; assert 'streamlit' not in sys.modules"
+    code = "import sys, lstm_viz, lstm_viz.record.tracing, lstm_viz.record.gradient_flow; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_workspace_layout_guard_falls_back_to_replay(monkeypatch):
     """If the oneDNN workspace is not laid out as expected, trace notices and uses the portable engine."""
-    from lstm_viz import engines
+    from lstm_viz.record import engines
 
     torch.manual_seed(0)
     m = torch.nn.LSTM(5, 8)
@@ -232,7 +232,7 @@ def test_workspace_layout_guard_falls_back_to_replay(monkeypatch):
 
 def test_wrong_cached_stride_is_caught():
     """A stale stride for this hidden size fails verification instead of returning shifted gates."""
-    from lstm_viz import engines
+    from lstm_viz.record import engines
 
     torch.manual_seed(0)
     m = torch.nn.LSTM(5, 8)

@@ -12,9 +12,10 @@ import torch
 
 from lstm_viz.data import generated_pos_corpus, tutorial_corpus
 from lstm_viz.data.corpus import Corpus, LabelledText, TaggedSentence
-from lstm_viz.models import ModelConfig, preset
-from lstm_viz.train import (TRAIN_PRESETS, TrainConfig, Trainer, batch_loss, build_encoder, evaluate,
-                            hold_out_dev, predict)
+from lstm_viz.training.models import ModelConfig, preset
+from lstm_viz.training.trainer import (
+    TRAIN_PRESETS, TrainConfig, Trainer, batch_loss, build_encoder, evaluate, hold_out_dev, predict,
+)
 
 pytestmark = pytest.mark.timeout(180)
 

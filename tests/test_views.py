@@ -6,12 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_viz import views
+from lstm_viz.explore import page_data
 from lstm_viz.data import generated_pos_corpus
-from lstm_viz.models import build_model, preset
-from lstm_viz.subject import ModelSubject, Probe
-from lstm_viz.trace import trace
-from lstm_viz.train import build_encoder
+from lstm_viz.training.models import build_model, preset
+from lstm_viz.explore.subject import ModelSubject, Probe
+from lstm_viz.record.tracing import trace
+from lstm_viz.training.trainer import build_encoder
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -34,30 +34,30 @@ def subject():
 
 
 def test_token_labels_put_tags_under_tokens_and_mark_wrong_ones():
-    assert views.token_labels(["a", "b"]) == ["a", "b"]
-    assert views.token_labels(["The", "dog"], ["DET", "NN"]) == ["The<br>DET", "dog<br>NN"]
-    assert views.token_labels(["The", "dog"], ["DET", "V"], gold=["DET", "NN"]) == ["The<br>DET", "dog<br>V ✗ NN"]
-    assert views.token_labels(["dog"], ["NN"], compact=True) == ["dog/NN"]
+    assert page_data.token_labels(["a", "b"]) == ["a", "b"]
+    assert page_data.token_labels(["The", "dog"], ["DET", "NN"]) == ["The<br>DET", "dog<br>NN"]
+    assert page_data.token_labels(["The", "dog"], ["DET", "V"], gold=["DET", "NN"]) == ["The<br>DET", "dog<br>V ✗ NN"]
+    assert page_data.token_labels(["dog"], ["NN"], compact=True) == ["dog/NN"]
     with pytest.raises(ValueError, match="one per token"):
-        views.token_labels(["a", "b"], ["X"])
+        page_data.token_labels(["a", "b"], ["X"])
 
 
 def test_correlation_tags_keep_only_tags_that_vary():
-    assert views.correlation_tags(["NN", "V", "NN"], ("DET", "NN", "V")) == ["NN", "V"]
-    assert views.correlation_tags(["NN", "NN"], ("DET", "NN")) == []
-    assert views.correlation_tags(None, ("DET",)) == []
+    assert page_data.correlation_tags(["NN", "V", "NN"], ("DET", "NN", "V")) == ["NN", "V"]
+    assert page_data.correlation_tags(["NN", "NN"], ("DET", "NN")) == []
+    assert page_data.correlation_tags(None, ("DET",)) == []
 
 
 def test_ordered_thresholds_enforce_low_below_high():
-    assert views.ordered_thresholds(0.1, 0.9) == (0.1, 0.9, "")
-    low, high, note = views.ordered_thresholds(0.5, 0.5)
+    assert page_data.ordered_thresholds(0.1, 0.9) == (0.1, 0.9, "")
+    low, high, note = page_data.ordered_thresholds(0.5, 0.5)
     assert (low, high) == (0.5, 0.51) and "below" in note
-    low, high, note = views.ordered_thresholds(1.0, 1.0)
+    low, high, note = page_data.ordered_thresholds(1.0, 1.0)
     assert (low, high) == (0.99, 1.0) and note
-    assert views.ordered_thresholds(0.8, 0.2)[:2] == (0.2, 0.8)
-    assert views.ordered_thresholds(-3, 7)[:2] == (0.0, 1.0)
+    assert page_data.ordered_thresholds(0.8, 0.2)[:2] == (0.2, 0.8)
+    assert page_data.ordered_thresholds(-3, 7)[:2] == (0.0, 1.0)
     with pytest.raises(ValueError, match="finite"):
-        views.ordered_thresholds(float("nan"), 0.9)
+        page_data.ordered_thresholds(float("nan"), 0.9)
 
 
 @pytest.mark.parametrize("batch_first", [True, False])
@@ -67,8 +67,8 @@ def test_truncate_probe_cuts_every_field(batch_first):
     inputs = x if batch_first else x.transpose(0, 1)
     probe = Probe(tokens=(tuple("abcdefg"),), inputs=inputs, lengths=torch.tensor([T]),
                   targets=(tuple("ABCDEFG"),), note="cut before")
-    assert views.truncate_probe(probe, 7, batch_first) is probe
-    short = views.truncate_probe(probe, 3, batch_first)
+    assert page_data.truncate_probe(probe, 7, batch_first) is probe
+    short = page_data.truncate_probe(probe, 3, batch_first)
     assert short.tokens == (("a", "b", "c"),) and short.targets == (("A", "B", "C"),)
     assert short.lengths.tolist() == [3]
     got = short.inputs if batch_first else short.inputs.transpose(0, 1)
@@ -76,9 +76,9 @@ def test_truncate_probe_cuts_every_field(batch_first):
     assert short.note.startswith("cut before") and "first 3 of 7" in short.note
     label = Probe(tokens=(tuple("abcd"),), inputs=inputs[:, :4] if batch_first else inputs[:4],
                   lengths=torch.tensor([4]), targets=("positive",))
-    assert views.truncate_probe(label, 2, batch_first).targets == ("positive",)
+    assert page_data.truncate_probe(label, 2, batch_first).targets == ("positive",)
     with pytest.raises(ValueError, match="positive int"):
-        views.truncate_probe(probe, 0, batch_first)
+        page_data.truncate_probe(probe, 0, batch_first)
 
 
 def test_probe_key_follows_the_input_values():
@@ -86,47 +86,47 @@ def test_probe_key_follows_the_input_values():
     a = Probe((("a", "b", "c"),), x, torch.tensor([3]))
     b = Probe((("a", "b", "c"),), x.clone(), torch.tensor([3]))
     c = Probe((("a", "b", "c"),), x + 1, torch.tensor([3]))
-    assert views.probe_key(a) == views.probe_key(b) != views.probe_key(c)
-    hash(views.probe_key(a))
+    assert page_data.probe_key(a) == page_data.probe_key(b) != page_data.probe_key(c)
+    hash(page_data.probe_key(a))
 
 
 def test_choose_units_index_order_keeps_the_top_variance_units_sorted(lstm_trace):
-    u = views.choose_units(lstm_trace, max_units=64)
+    u = page_data.choose_units(lstm_trace, max_units=64)
     h = lstm_trace.hidden[0, 0, 0].double().numpy()  # [T, U]
     expected = np.sort(np.argsort(-h.var(axis=0), kind="stable")[:64])
     assert u.by == "index" and u.total == 80 and np.array_equal(u.ids, expected)
     assert "64 of 80" in u.note and u.scores is None
-    small = views.choose_units(lstm_trace, max_units=100)
+    small = page_data.choose_units(lstm_trace, max_units=100)
     assert np.array_equal(small.ids, np.arange(80)) and small.note == ""
 
 
 def test_choose_units_by_ranking_is_best_first(lstm_trace):
-    u = views.choose_units(lstm_trace, by="variance", of="f", max_units=10)
+    u = page_data.choose_units(lstm_trace, by="variance", of="f", max_units=10)
     f = lstm_trace.gates["f"][0, 0, 0].double().numpy()
     var = f.var(axis=0)
     assert np.array_equal(u.ids, np.argsort(-var, kind="stable")[:10])
     assert np.allclose(u.scores, var[u.ids]) and "top 10 of 80" in u.note
     tags = ["X" if t % 3 == 0 else "Y" for t in range(250)]
-    c = views.choose_units(lstm_trace, by="correlation", of="hidden", tags=tags, tag="X", max_units=5)
+    c = page_data.choose_units(lstm_trace, by="correlation", of="hidden", tags=tags, tag="X", max_units=5)
     ind = np.array([t % 3 == 0 for t in range(250)], dtype=float)
     h = lstm_trace.hidden[0, 0, 0].double().numpy()
     r = np.array([np.corrcoef(h[:, k], ind)[0, 1] for k in range(80)])
     assert np.array_equal(c.ids, np.argsort(-np.abs(r), kind="stable")[:5])
     assert np.allclose(c.scores, r[c.ids])
     with pytest.raises(ValueError, match="never occurs"):
-        views.choose_units(lstm_trace, by="correlation", tags=tags, tag="Z")
+        page_data.choose_units(lstm_trace, by="correlation", tags=tags, tag="Z")
     with pytest.raises(ValueError, match="one tag per token"):
-        views.choose_units(lstm_trace, by="correlation", tags=tags[:10], tag="X")
+        page_data.choose_units(lstm_trace, by="correlation", tags=tags[:10], tag="X")
     with pytest.raises(ValueError, match="needs the tags"):
-        views.choose_units(lstm_trace, by="correlation")
+        page_data.choose_units(lstm_trace, by="correlation")
     with pytest.raises(ValueError, match="by must be"):
-        views.choose_units(lstm_trace, by="magic")
+        page_data.choose_units(lstm_trace, by="magic")
 
 
 def test_build_gates_view_pages_tokens_and_caps_units(lstm_trace):
     tokens = [f"w{k}" for k in range(250)]
     tags = ["T"] * 250
-    v = views.build_gates_view(lstm_trace, tokens, tags, page=2, unit=9999)
+    v = page_data.build_gates_view(lstm_trace, tokens, tags, page=2, unit=9999)
     assert (v.window.start, v.window.stop, v.window.n_pages) == (200, 250, 3)
     heat = [t for t in v.heatmaps.data if t.type == "heatmap"]
     assert len(heat) == 6  # i, f, g, o, c, h
@@ -136,20 +136,20 @@ def test_build_gates_view_pages_tokens_and_caps_units(lstm_trace):
     assert any("tokens 201-250 of 250" in n for n in v.notes) and any("64 of 80" in n for n in v.notes)
     assert list(v.line.data[0].x) == list(range(200, 250))
     # a ranking that cannot be computed falls back to index order with a note
-    bad = views.build_gates_view(lstm_trace, tokens, by="correlation", tags=tags, tag="T", unit=3,
+    bad = page_data.build_gates_view(lstm_trace, tokens, by="correlation", tags=tags, tag="T", unit=3,
                                  names=["f", "hidden"])
     assert bad.units.by == "index" and bad.unit == 3 and "Could not order" in bad.notes[0]
     assert len([t for t in bad.heatmaps.data if t.type == "heatmap"]) == 2
     # a cell state cannot saturate: same fallback
-    assert views.build_gates_view(lstm_trace, tokens, by="saturation", of="cell").units.by == "index"
+    assert page_data.build_gates_view(lstm_trace, tokens, by="saturation", of="cell").units.by == "index"
 
 
 def test_rank_targets_put_hidden_first(lstm_trace):
-    assert views.rank_targets(lstm_trace) == ("hidden", "i", "f", "g", "o", "cell")
+    assert page_data.rank_targets(lstm_trace) == ("hidden", "i", "f", "g", "o", "cell")
 
 
 def test_sample_traces_batches_dataset_sentences(subject):
-    s = views.sample_traces(subject, n=40, batch_size=16)
+    s = page_data.sample_traces(subject, n=40, batch_size=16)
     assert len(s.traces) == 3 and s.n_sequences == 40 and s.source == "40 dev sentences"
     picked = subject.examples("dev", 40)
     assert s.n_tokens == sum(len(ex.tokens) for ex in picked)
@@ -177,9 +177,9 @@ def test_sample_traces_without_a_dataset_uses_prepared_inputs(subject):
             return subject.trace(probe)
 
     probes = {f"p{k}": subject.probe([("the", "dog")]) for k in range(3)}
-    s = views.sample_traces(Bare(probes), n=2)
+    s = page_data.sample_traces(Bare(probes), n=2)
     assert len(s.traces) == 2 and s.n_sequences == 2 and s.n_tokens == 4 and "prepared" in s.source
     with pytest.raises(ValueError, match="no dataset"):
-        views.sample_traces(Bare({}), n=5)
+        page_data.sample_traces(Bare({}), n=5)
     with pytest.raises(ValueError, match="positive int"):
-        views.sample_traces(subject, n=0)
+        page_data.sample_traces(subject, n=0)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..types import Trace
-from ._common import check_trace, layer_slice
+from ..record.results import Trace
+from .trace_access import check_trace, layer_slice
 
 ANCHORS = ("end", "start")
 

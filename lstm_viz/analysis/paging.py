@@ -7,8 +7,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..types import Trace
-from ._common import canonical_name, check_index, check_trace
+from ..record.results import Trace
+from .trace_access import canonical_name, check_index, check_trace
 from .ranking import rank_units
 
 

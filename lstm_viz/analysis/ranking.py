@@ -7,9 +7,17 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from ..types import Trace
-from ._common import (canonical_name, check_index, check_thresholds, check_trace, layer_slice, saturation_bounds,
-                      to_numpy, value_range)
+from ..record.results import Trace
+from .trace_access import (
+    canonical_name,
+    check_index,
+    check_thresholds,
+    check_trace,
+    layer_slice,
+    saturation_bounds,
+    to_numpy,
+    value_range,
+)
 
 RANK_BY = ("variance", "saturation", "correlation")
 

@@ -12,9 +12,17 @@ from typing import Sequence, Union
 
 import numpy as np
 
-from ..types import SIGMOID_GATES, Trace
-from ._common import (as_traces, canonical_name, check_index, check_thresholds, saturation_bounds, to_numpy,
-                      value_range, values)
+from ..record.results import SIGMOID_GATES, Trace
+from .trace_access import (
+    as_traces,
+    canonical_name,
+    check_index,
+    check_thresholds,
+    saturation_bounds,
+    to_numpy,
+    value_range,
+    values,
+)
 
 
 @dataclass(frozen=True)

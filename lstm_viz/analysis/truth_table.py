@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..types import Trace
-from ._common import check_index, check_thresholds, check_trace, to_numpy
+from ..record.results import Trace
+from .trace_access import check_index, check_thresholds, check_trace, to_numpy
 
 LSTM_CATEGORIES = ("remember", "add", "erase", "overwrite", "in between")
 GRU_CATEGORIES = ("keep", "overwrite", "reset+overwrite", "in between")

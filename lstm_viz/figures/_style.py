@@ -6,9 +6,9 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import plotly.graph_objects as go
 
-from ..analysis._common import check_index, to_numpy
+from ..analysis.trace_access import check_index, to_numpy
 from ..analysis.paging import TokenWindow, UnitSelection
-from ..types import Trace
+from ..record.results import Trace
 
 FONT_SIZE = 16  # readable from the back of a lecture hall
 SIGMOID_SCALE = "Viridis"  # sequential, for gates in [0, 1]

@@ -6,10 +6,11 @@ from typing import Mapping, Optional, Sequence, Union
 import numpy as np
 import plotly.graph_objects as go
 
-from ..analysis._common import check_index, direction_label, to_numpy
-from ..types import GradientFlow
-from ._style import (FONT_SIZE, MODEL_COLOURS, axis_names, check_font_size, grid, make_figure, token_axis,
-                     token_labels)
+from ..analysis.trace_access import check_index, direction_label, to_numpy
+from ..record.results import GradientFlow
+from ._style import (
+    FONT_SIZE, MODEL_COLOURS, axis_names, check_font_size, grid, make_figure, token_axis, token_labels,
+)
 
 ForgetProduct = Union[None, np.ndarray, Sequence[float], Mapping[str, np.ndarray]]
 

@@ -6,12 +6,36 @@ from typing import Optional, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..analysis._common import (available_names, canonical_name, check_index, check_trace, direction_label,
-                                to_numpy, value_range, values)
-from ..types import SIGMOID_GATES, Trace
-from ._style import (DIVERGING_SCALE, FONT_SIZE, GATE_COLOURS, SIGMOID_SCALE, Units, Window, axis_names, batch_row,
-                     check_font_size, grid, make_figure, symmetric_limit, token_axis, token_labels, unique_labels,
-                     unit_ids, valid_steps)
+from ..analysis.trace_access import (
+    available_names,
+    canonical_name,
+    check_index,
+    check_trace,
+    direction_label,
+    to_numpy,
+    value_range,
+    values,
+)
+from ..record.results import SIGMOID_GATES, Trace
+from ._style import (
+    DIVERGING_SCALE,
+    FONT_SIZE,
+    GATE_COLOURS,
+    SIGMOID_SCALE,
+    Units,
+    Window,
+    axis_names,
+    batch_row,
+    check_font_size,
+    grid,
+    make_figure,
+    symmetric_limit,
+    token_axis,
+    token_labels,
+    unique_labels,
+    unit_ids,
+    valid_steps,
+)
 
 LONG_NAMES = {"i": "i: input gate", "f": "f: forget gate", "g": "g: candidate", "o": "o: output gate",
               "r": "r: reset gate", "z": "z: update gate", "n": "n: candidate",

@@ -6,9 +6,9 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import plotly.graph_objects as go
 
-from ..analysis._common import as_traces, available_names, canonical_name, check_index, direction_label
+from ..analysis.trace_access import as_traces, available_names, canonical_name, check_index, direction_label
 from ..analysis.saturation import Saturation, gate_histogram
-from ..types import Trace
+from ..record.results import Trace
 from ._style import FONT_SIZE, GATE_COLOURS, axis_names, check_font_size, grid, make_figure
 from .heatmaps import LONG_NAMES
 

@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..types import GRU_GATES, LSTM_GATES
+from ..record.results import GRU_GATES, LSTM_GATES
 from ._style import FONT_SIZE, GATE_COLOURS, MODEL_COLOURS, check_font_size, grid, make_figure
 
 _GATE_ORDER = {g: k for k, g in enumerate(LSTM_GATES + GRU_GATES)}

@@ -6,10 +6,22 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import plotly.graph_objects as go
 
-from ..analysis._common import check_index, check_thresholds, direction_label
+from ..analysis.trace_access import check_index, check_thresholds, direction_label
 from ..analysis.truth_table import TruthTable
-from ._style import (FONT_SIZE, TRUTH_COLOURS, Units, Window, check_font_size, grid, make_figure, token_axis,
-                     token_labels, unique_labels, unit_ids, valid_steps)
+from ._style import (
+    FONT_SIZE,
+    TRUTH_COLOURS,
+    Units,
+    Window,
+    check_font_size,
+    grid,
+    make_figure,
+    token_axis,
+    token_labels,
+    unique_labels,
+    unit_ids,
+    valid_steps,
+)
 
 
 def _check_table(table: object) -> TruthTable:

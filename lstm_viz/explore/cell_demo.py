@@ -1,5 +1,5 @@
 """Helpers for the cell-anatomy page: the truth-table region of one gate point, an input list typed by a
-person, and a preset's steps (lstm_viz.cell.run_preset) as a Trace the figures can draw.
+person, and a preset's steps (lstm_viz.explore.cell_step.run_preset) as a Trace the figures can draw.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .analysis._common import check_thresholds
-from .types import GATES_BY_KIND, Trace
+from ..analysis.trace_access import check_thresholds
+from ..record.results import GATES_BY_KIND, Trace
 
 MAX_INPUTS = 200  # a typed sequence longer than this is refused (a line chart of it would be unreadable)
 
@@ -91,4 +91,4 @@ def steps_to_trace(steps: Sequence[dict]) -> Trace:
     return Trace(kind=kind, gate_names=names, output=hidden[0, 0], h_n=hidden[0, :, :, -1],
                  c_n=cell[0, :, :, -1] if cell is not None else None, gates={g: stack(g) for g in names},
                  hidden=hidden, cell=cell, mask=torch.ones(1, T, dtype=torch.bool),
-                 lengths=torch.tensor([T]), batch_first=True, meta={"engine": "lstm_viz.cell"})
+                 lengths=torch.tensor([T]), batch_first=True, meta={"engine": "lstm_viz.explore.cell_step"})

@@ -24,7 +24,8 @@ from typing import Optional
 import torch
 from torch import _VF
 
-from .recurrent import LayerWeights
+from .gate_table import GATE_COUNT, activate_gates
+from .prepare import LayerWeights
 
 
 @dataclass
@@ -37,20 +38,6 @@ class Recording:
 
 def _params(w: LayerWeights) -> list[torch.Tensor]:
     return [p for p in (w.w_ih, w.w_hh, w.b_ih, w.b_hh, w.w_hr) if p is not None]
-
-
-def _activate(kind: str, gi: torch.Tensor, gh: torch.Tensor, hidden: int) -> torch.Tensor:
-    """Gate activations from input and hidden pre-activations `[..., G*H]` -> `[..., G, H]`."""
-    if kind == "lstm":
-        pre = (gi + gh).unflatten(-1, (4, hidden))
-        gates = torch.sigmoid(pre)
-        gates[..., 2, :] = torch.tanh(pre[..., 2, :])  # g is the tanh candidate
-        return gates
-    # GRU: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) keeps the reset inside the hidden term
-    gi, gh = gi.unflatten(-1, (3, hidden)), gh.unflatten(-1, (3, hidden))
-    rz = torch.sigmoid(gi[..., :2, :] + gh[..., :2, :])
-    n = torch.tanh(gi[..., 2, :] + rz[..., 0, :] * gh[..., 2, :])
-    return torch.cat([rz, n.unsqueeze(-2)], dim=-2)
 
 
 def scan_cell(gates: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:
@@ -70,12 +57,17 @@ def _fused_forward(kind: str, nonlinearity: str, w: LayerWeights, x, h0, c0) -> 
     params, has_bias = _params(w), w.b_ih is not None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "LSTM with projections is not supported with oneDNN"
+        # _VF.<kind>(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first):
+        # the same private entry point nn.LSTM/GRU/RNN.forward calls; arguments spelled out by name below.
+        layer = dict(has_biases=has_bias, num_layers=1, dropout=0.0, train=False, bidirectional=False,
+                     batch_first=False)
+        args = lambda hx: (x, hx, params, *layer.values())  # noqa: E731 - _VF takes them positionally only
         if kind == "lstm":
-            return _VF.lstm(x, (h0[None], c0[None]), params, has_bias, 1, 0.0, False, False, False)[0]
+            return _VF.lstm(*args((h0[None], c0[None])))[0]
         if kind == "gru":
-            return _VF.gru(x, h0[None], params, has_bias, 1, 0.0, False, False, False)[0]
+            return _VF.gru(*args(h0[None]))[0]
         fn = _VF.rnn_tanh if nonlinearity == "tanh" else _VF.rnn_relu
-        return fn(x, h0[None], params, has_bias, 1, 0.0, False, False, False)[0]
+        return fn(*args(h0[None]))[0]
 
 
 def _linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
@@ -87,8 +79,8 @@ def record_replay(kind: str, nonlinearity: str, w: LayerWeights, x, h0, c0) -> R
     if kind == "rnn":
         return Recording(h=h, gates=None, c=None, engine="replay")
     prev = torch.cat([h0[None], h[:-1]], dim=0)  # h_{t-1}: [T, B, H_out]
-    hidden = w.w_hh.shape[0] // (4 if kind == "lstm" else 3)
-    gates = _activate(kind, _linear(x, w.w_ih, w.b_ih), _linear(prev, w.w_hh, w.b_hh), hidden)
+    hidden = w.w_hh.shape[0] // GATE_COUNT[kind]
+    gates = activate_gates(kind, _linear(x, w.w_ih, w.b_ih), _linear(prev, w.w_hh, w.b_hh), hidden)
     c = scan_cell(gates, c0) if kind == "lstm" else None
     return Recording(h=h, gates=gates, c=c, engine="replay")
 
@@ -132,7 +124,7 @@ def _expected_first_gates(w: LayerWeights, x, h0, h, hidden) -> torch.Tensor:
     """Recomputed gates of the first (up to) two steps: [min(T, 2), B, 4, H]."""
     steps = min(x.shape[0], 2)
     prev = torch.cat([h0[None], h[:1]], dim=0)[:steps]
-    return _activate("lstm", _linear(x[:steps], w.w_ih, w.b_ih), _linear(prev, w.w_hh, w.b_hh), hidden)
+    return activate_gates("lstm", _linear(x[:steps], w.w_ih, w.b_ih), _linear(prev, w.w_hh, w.b_hh), hidden)
 
 
 def _workspace_gates(ws: torch.Tensor, expected: torch.Tensor, steps: int, batch: int, hidden: int):
@@ -164,9 +156,12 @@ def record_mkldnn_lstm(w: LayerWeights, x, h0, c0) -> Optional[Recording]:
     b_ih = w.b_ih if w.b_ih is not None else x.new_zeros(4 * hidden)
     b_hh = w.b_hh if w.b_hh is not None else x.new_zeros(4 * hidden)
     with torch.enable_grad():  # the op returns its workspace only when autograd could need it
+        # aten::mkldnn_rnn_layer's schema, by name (torch.ops accepts keywords for schema arguments):
         h, _, _, ws = torch.ops.aten.mkldnn_rnn_layer.default(
-            x.contiguous(), w.w_ih, w.w_hh, b_ih, b_hh, h0[None].contiguous(), c0[None].contiguous(),
-            False, [], _MKLDNN_LSTM_MODE, hidden, 1, w.b_ih is not None, False, False, True)
+            x.contiguous(), weight0=w.w_ih, weight1=w.w_hh, weight2=b_ih, weight3=b_hh,
+            hx_=h0[None].contiguous(), cx_=c0[None].contiguous(), reverse=False, batch_sizes=[],
+            mode=_MKLDNN_LSTM_MODE, hidden_size=hidden, num_layers=1, has_biases=w.b_ih is not None,
+            bidirectional=False, batch_first=False, train=True)
     if ws is None or ws.numel() % 4:
         return None
     expected = _expected_first_gates(w, x, h0, h, hidden)

@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path, PurePath
 from typing import Optional, Sequence
 
-from .data.errors import DataError
+from ..data.errors import DataError
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # dataset uploads larger than this are refused (read at call time)
 DATASET_SUFFIXES = (".conllu", ".csv", ".tsv")  # what load_corpus reads from a single file

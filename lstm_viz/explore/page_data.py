@@ -16,11 +16,11 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from . import figures
-from .analysis import TokenWindow, rank_units, select_units, window_tokens
-from .analysis._common import available_names
+from .. import figures
+from ..analysis import TokenWindow, rank_units, select_units, window_tokens
+from ..analysis.trace_access import available_names
 from .subject import Probe
-from .types import Trace
+from ..record.results import Trace
 
 ORDERS = ("index", "variance", "saturation", "correlation")  # how the Gates page orders its units
 MAX_TOKENS = 100  # tokens per page of a heatmap: beyond this the columns are too thin to read

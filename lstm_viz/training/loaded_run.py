@@ -13,9 +13,9 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import torch
 
 from .checkpoint import Bundle
-from .data.corpus import Corpus
+from ..data.corpus import Corpus
 from .models import Model
-from .train import CALLBACK_EVENTS, EvalResult, TrainConfig, TrainerSnapshot, evaluate, predict
+from .trainer import CALLBACK_EVENTS, EvalResult, TrainConfig, TrainerSnapshot, evaluate, predict
 
 
 def _plain_numbers(metrics: Mapping[str, Any]) -> dict[str, float]:

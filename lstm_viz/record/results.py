@@ -6,11 +6,8 @@ from typing import Optional
 
 import torch
 
-LSTM_GATES = ("i", "f", "g", "o")  # torch.nn.LSTM chunk order of weight_ih / weight_hh rows
-GRU_GATES = ("r", "z", "n")  # torch.nn.GRU chunk order
-GATES_BY_KIND = {"lstm": LSTM_GATES, "gru": GRU_GATES, "rnn": ()}
-# Gates whose activation is a sigmoid (values in [0, 1]); the others are tanh (values in [-1, 1]).
-SIGMOID_GATES = frozenset({"i", "f", "o", "r", "z"})
+from .gate_table import GATES_BY_KIND, GRU_GATES, LSTM_GATES, SIGMOID_GATES  # noqa: F401 (re-exported)
+
 
 
 @dataclass

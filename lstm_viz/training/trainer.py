@@ -20,10 +20,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .batching import Batch, BatchEncoder, Encoded, make_batches
-from .data.corpus import Corpus, Example
-from .data.vocab import Vocab
-from .gradients import gate_grad_norms
+from ..data.batching import Batch, BatchEncoder, Encoded, make_batches
+from ..data.corpus import Corpus, Example
+from ..data.vocab import Vocab
+from ..record.gradient_flow import gate_grad_norms
 from .models import Model, ModelConfig, build_model
 
 STATUSES = ("idle", "running", "stopped", "finished", "failed")
@@ -536,7 +536,7 @@ class Trainer:
     def _probe(self, step: int, epoch: int) -> None:
         if self._probe_batch is None:
             return
-        from .trace import trace  # built in parallel with this module
+        from ..record.tracing import trace  # built in parallel with this module
 
         b, model = self._probe_batch, self.model
         was_training = model.training

@@ -11,8 +11,8 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from .analysis.truth_table import truth_table
-from .types import Trace
+from ..analysis.truth_table import truth_table
+from ..record.results import Trace
 
 
 def _tensor(a: Optional[np.ndarray], sel: tuple) -> Optional[torch.Tensor]:
@@ -42,7 +42,7 @@ def probe_to_trace(probe, index: Optional[int] = None, nonlinearity: str = "tanh
     """
     for attr in ("kind", "gate_names", "gates", "hidden", "lengths", "tokens"):
         if not hasattr(probe, attr):
-            raise TypeError(f"expected a ProbeSnapshot from lstm_viz.train (trainer.snapshot().probes), "
+            raise TypeError(f"expected a ProbeSnapshot from lstm_viz.training.trainer (trainer.snapshot().probes), "
                             f"got {type(probe).__name__}")
     n = len(probe.lengths)
     if index is None:

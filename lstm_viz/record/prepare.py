@@ -11,11 +11,9 @@ from typing import Optional
 import torch
 from torch import nn
 
-_KIND_BY_TYPE = (
-    (nn.LSTM, "lstm"), (nn.GRU, "gru"), (nn.RNN, "rnn"),
-    (nn.LSTMCell, "lstm"), (nn.GRUCell, "gru"), (nn.RNNCell, "rnn"),
-)
-GATE_COUNT = {"lstm": 4, "gru": 3, "rnn": 1}  # row blocks in weight_ih / weight_hh
+from .gate_table import GATE_COUNT, module_kind  # noqa: F401 (module_kind re-exported)
+from .gate_table import is_cell as is_cell_module
+
 
 
 @dataclass(frozen=True)
@@ -52,16 +50,6 @@ class Prepared:
         """bool [B, T], False on padding."""
         steps = torch.arange(self.x.shape[0])
         return steps[None, :] < self.lengths[:, None]
-
-
-def module_kind(module: nn.Module) -> str:
-    for cls, kind in _KIND_BY_TYPE:
-        if isinstance(module, cls):
-            return kind
-    raise TypeError(
-        f"expected a torch.nn.LSTM, GRU, RNN, LSTMCell, GRUCell or RNNCell; got {type(module).__name__}. "
-        "Pass the recurrent layer itself (e.g. model.lstm), not the whole model."
-    )
 
 
 def _layer_weights(module: nn.Module, layer: int, direction: int, is_cell: bool) -> LayerWeights:
@@ -105,7 +93,7 @@ def _check_lengths(lengths, batch: int, steps: int) -> torch.Tensor:
 
 def prepare(module: nn.Module, inputs: torch.Tensor, hx=None, lengths=None) -> Prepared:
     kind = module_kind(module)
-    is_cell = isinstance(module, (nn.LSTMCell, nn.GRUCell, nn.RNNCell))
+    is_cell = is_cell_module(module)
     if isinstance(inputs, nn.utils.rnn.PackedSequence):
         raise TypeError("pass padded inputs plus lengths=... instead of a PackedSequence "
                         "(torch.nn.utils.rnn.pad_packed_sequence gives both)")

@@ -7,7 +7,7 @@ from typing import Sequence, Union
 import numpy as np
 import torch
 
-from ..types import SIGMOID_GATES, Trace
+from ..record.results import SIGMOID_GATES, Trace
 
 STATE_ALIASES = {"hidden": "hidden", "h": "hidden", "cell": "cell", "c": "cell"}
 DIRECTION_LABELS = ("fwd", "bwd")
@@ -15,7 +15,7 @@ DIRECTION_LABELS = ("fwd", "bwd")
 
 def check_trace(trace: object, what: str = "trace") -> Trace:
     if not isinstance(trace, Trace):
-        raise TypeError(f"{what} must be an lstm_viz Trace (from lstm_viz.trace.trace), got {type(trace).__name__}")
+        raise TypeError(f"{what} must be an lstm_viz Trace (from lstm_viz.record.tracing.trace), got {type(trace).__name__}")
     return trace
 
 

@@ -12,24 +12,24 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .recurrent import GATE_COUNT, LayerWeights, Prepared, module_kind, prepare, reverse_within_lengths
-from .types import GATES_BY_KIND, GradientFlow
+from .gate_table import GATE_COUNT, GATES_BY_KIND, activate_gates, is_cell, module_kind
+from .prepare import LayerWeights, Prepared, prepare, reverse_within_lengths
+from .results import GradientFlow
 
 
 def _step(kind: str, nonlinearity: str, w: LayerWeights, x_t, h, c):
     """One differentiable step. x_t [B, F], h [B, H_out], c [B, H] -> (h', c')."""
     gi = nn.functional.linear(x_t, w.w_ih, w.b_ih)
     gh = nn.functional.linear(h, w.w_hh, w.b_hh)
+    if kind != "rnn":
+        gates = activate_gates(kind, gi, gh, w.w_hh.shape[0] // GATE_COUNT[kind])  # [B, G, H]
     if kind == "lstm":
-        i, f, g, o = (gi + gh).chunk(4, dim=-1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h = torch.sigmoid(o) * torch.tanh(c)
+        i, f, g, o = gates.unbind(-2)
+        c = f * c + i * g
+        h = o * torch.tanh(c)
         return (h if w.w_hr is None else nn.functional.linear(h, w.w_hr)), c
     if kind == "gru":
-        i_r, i_z, i_n = gi.chunk(3, dim=-1)
-        h_r, h_z, h_n = gh.chunk(3, dim=-1)
-        r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
-        n = torch.tanh(i_n + r * h_n)
+        z, n = gates[..., 1, :], gates[..., 2, :]
         return (1 - z) * n + z * h, None
     act = torch.tanh if nonlinearity == "tanh" else torch.relu
     return act(gi + gh), None
@@ -152,13 +152,13 @@ def gate_grad_norms(module: nn.Module) -> dict[tuple[int, int, str], float]:
     parameters without a gradient count as 0.
     """
     kind = module_kind(module)
-    is_cell = isinstance(module, (nn.LSTMCell, nn.GRUCell, nn.RNNCell))
-    layers = 1 if is_cell else module.num_layers
-    directions = 2 if (not is_cell and module.bidirectional) else 1
+    one_step = is_cell(module)
+    layers = 1 if one_step else module.num_layers
+    directions = 2 if (not one_step and module.bidirectional) else 1
     result = {}
     for layer in range(layers):
         for d in range(directions):
-            suffix = "" if is_cell else f"_l{layer}" + ("_reverse" if d else "")
+            suffix = "" if one_step else f"_l{layer}" + ("_reverse" if d else "")
             w = LayerWeights(*(getattr(module, n + suffix, None)
                                for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")))
             result.update(_split_gate_norms(kind, w, layer, d))

@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 from .engines import Recording, mkldnn_lstm_applies, record_mkldnn_lstm, record_replay
-from .recurrent import Prepared, prepare, reverse_within_lengths
-from .types import GATES_BY_KIND, Trace
+from .prepare import Prepared, prepare, reverse_within_lengths
+from .results import GATES_BY_KIND, Trace
 
 
 def _record_direction(p: Prepared, layer: int, direction: int, layer_in: torch.Tensor) -> Recording:

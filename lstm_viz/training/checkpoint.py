@@ -18,8 +18,8 @@ from typing import IO, Any, Mapping, Optional, Union
 
 import torch
 
-from .batching import BatchEncoder
-from .data.vocab import Vocab
+from ..data.batching import BatchEncoder
+from ..data.vocab import Vocab
 from .models import Model, ModelConfig, build_model
 
 FORMAT = "lstm-viz-checkpoint"
@@ -170,7 +170,7 @@ def load_checkpoint(source: Union[str, Path, bytes, bytearray, IO[bytes]]) -> tu
                 f"{name} is not a plain-data checkpoint: it names Python objects to build when loaded, which "
                 f"can run arbitrary code, so the safe loader (weights_only) refused it"
                 + (f" ({detail[:160]})" if detail else "") + ". Only load files from people you trust, and "
-                "re-save them with lstm_viz.checkpoint.save_checkpoint") from None
+                "re-save them with lstm_viz.training.checkpoint.save_checkpoint") from None
         raise CheckpointError(f"{name} is not a torch checkpoint file (or it is damaged): "
                               f"{detail[:200] or type(err).__name__}") from None
     except FileNotFoundError:
@@ -181,7 +181,7 @@ def load_checkpoint(source: Union[str, Path, bytes, bytearray, IO[bytes]]) -> tu
                               f"{type(err).__name__}{': ' + text if text else ''}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{name} is a torch file but not an lstm-viz checkpoint (no format={FORMAT!r} "
-                              f"field); save one with lstm_viz.checkpoint.save_checkpoint")
+                              f"field); save one with lstm_viz.training.checkpoint.save_checkpoint")
     version = data.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
         raise CheckpointError(f"{name} has checkpoint format version {version!r}; this lstm-viz reads "

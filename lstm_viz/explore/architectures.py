@@ -14,10 +14,10 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import nn
 
-from .gradients import gradient_flow
-from .recurrent import module_kind
-from .trace import trace
-from .types import GradientFlow, Trace
+from ..record.gradient_flow import gradient_flow
+from ..record.prepare import module_kind
+from ..record.tracing import trace
+from ..record.results import GradientFlow, Trace
 
 KINDS = ("LSTM", "GRU", "RNN")  # torch.nn class names, in the order they are drawn
 _CLASSES = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}

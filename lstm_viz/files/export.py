@@ -35,7 +35,7 @@ from typing import Any, BinaryIO, Optional, Union
 import numpy as np
 import torch
 
-from .types import GATES_BY_KIND, SIGMOID_GATES, Trace
+from ..record.results import GATES_BY_KIND, SIGMOID_GATES, Trace
 
 NPZ_FORMAT = "lstm-viz-trace"
 NPZ_VERSION = 1
@@ -202,7 +202,7 @@ class NpzRecording:
 def load_npz_recording(path_or_bytes: Union[str, os.PathLike, bytes, BinaryIO],
                        max_bytes: int = MAX_NPZ_BYTES) -> NpzRecording:
     """Read a file written by `trace_to_npz` (np.load with allow_pickle=False)."""
-    from .inspect import ModelFileError, read_bytes_limited
+    from .model_files import ModelFileError, read_bytes_limited
 
     try:
         data = read_bytes_limited(path_or_bytes, max_bytes, "The recording file")

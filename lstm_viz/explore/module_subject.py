@@ -21,12 +21,20 @@ from typing import Callable, Optional, Union
 import torch
 from torch import nn
 
-from . import inputs as _inputs
-from .inspect import (MAX_MODEL_BYTES, InspectedModel, ModelFileError, PathOrBytes, build_module, find_embeddings,
-                      infer_architecture, read_bytes_limited)
+from ..files import inputs as _inputs
+from ..files.model_files import (
+    MAX_MODEL_BYTES,
+    InspectedModel,
+    ModelFileError,
+    PathOrBytes,
+    build_module,
+    find_embeddings,
+    infer_architecture,
+    read_bytes_limited,
+)
 from .subject import MAX_TOKENS, InputError, ModelSubject, Probe
-from .trace import trace
-from .types import Trace
+from ..record.tracing import trace
+from ..record.results import Trace
 
 MAX_BATCH = 64  # sequences per prepared input: beyond this every view is a wall of numbers, and slow
 DEFAULT_RANDOM_STEPS = 20  # long enough to see a gate move, short enough to read every column
@@ -276,9 +284,9 @@ def module_subject(found: InspectedModel, name: str, embedding_key: Optional[str
 def checkpoint_subject(source: PathOrBytes, name: str) -> ModelSubject:
     """A whole lstm-viz checkpoint as a ModelSubject: its own head, vocabularies and predictions.
 
-    Raises `lstm_viz.checkpoint.CheckpointError` (a ValueError) when the file is not a complete checkpoint.
+    Raises `lstm_viz.training.checkpoint.CheckpointError` (a ValueError) when the file is not a complete checkpoint.
     """
-    from .checkpoint import load_checkpoint
+    from ..training.checkpoint import load_checkpoint
 
     model, bundle = load_checkpoint(read_bytes_limited(source, MAX_MODEL_BYTES, "The checkpoint"))
     return ModelSubject(name, model.eval(), bundle.encoder, corpus=None)

@@ -19,12 +19,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .batching import BatchEncoder
-from .data.corpus import Corpus, Example
-from .data.sentiment_files import tokenize as sentiment_tokenize
-from .inputs import InputError  # noqa: F401 - one error type for text and inputs; pages import it from here
-from .trace import trace
-from .types import Trace
+from ..data.batching import BatchEncoder
+from ..data.corpus import Corpus, Example
+from ..data.sentiment_files import tokenize as sentiment_tokenize
+from ..files.inputs import InputError  # noqa: F401 - one error type for text and inputs; pages import it from here
+from ..record.tracing import trace
+from ..record.results import Trace
 
 MAX_TOKENS = 2000  # longer texts are cut (with a note): beyond this a heatmap is unreadable anyway
 _POS_TOKEN_RE = re.compile(r"\w+(?:[-']\w+)*|n't|[^\w\s]")
@@ -156,7 +156,7 @@ class ModelSubject:
         return trace(self.module, probe.inputs, lengths=lengths)
 
     def predict(self, token_lists: Sequence[Sequence[str]]) -> list:
-        from .train import predict
+        from ..training.trainer import predict
         return predict(self.model, self.encoder, [tuple(t) for t in token_lists])
 
     def loss_fn(self, probe: Probe) -> Callable:

@@ -7,8 +7,8 @@ from typing import NamedTuple, Optional, Sequence, Union
 
 import torch
 
-from .data.corpus import Example, LabelledText, TaggedSentence
-from .data.vocab import Vocab
+from .corpus import Example, LabelledText, TaggedSentence
+from .vocab import Vocab
 
 IGNORE_INDEX = -100  # target at padding positions; F.cross_entropy skips it
 

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .data.vocab import Vocab
+from ..data.vocab import Vocab
 
 ARCHS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}  # arch name -> torch.nn class name
 TASKS = ("pos", "sentiment")
