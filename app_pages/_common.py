@@ -203,10 +203,10 @@ def require_subject(what: str = "this page"):
     st.stop()
 
 
-def subject_and_probe(what: str, key: str):
+def subject_and_input(what: str, key: str):
     """The picked model and the chosen input; stops the page (after saying why) when either is missing."""
     subject = require_subject(what)
-    probe = choose_probe(subject, key=key)
+    probe = choose_input(subject, key=key)
     if probe is None:
         st.stop()
     return subject, probe
@@ -249,14 +249,14 @@ DEFAULT_TEXT = {
 }
 
 
-def choose_probe(subject, key: str):
+def choose_input(subject, key: str):
     """The shared input chooser: type a sentence, or pick a prepared input (dataset example, file, random).
 
-    Returns a Probe, or None after showing why there is none (the page should then stop or skip).
+    Returns a AnalysisInput, or None after showing why there is none (the page should then stop or skip).
     """
     from lstm_viz.explore.subject import InputError
 
-    presets = subject.preset_probes()
+    presets = subject.preset_inputs()
     modes = (["Type a sentence"] if subject.accepts_text else []) + (["Pick an input"] if presets else [])
     if not modes:
         st.warning("This model has no vocabulary and no prepared inputs: add inputs on **Inspect a model**.")
@@ -266,7 +266,7 @@ def choose_probe(subject, key: str):
         text = st.text_input("Sentence", DEFAULT_TEXT.get(subject.task, DEFAULT_TEXT["pos"]), key=f"{key}_text",
                              max_chars=50_000)
         try:
-            probe = subject.probe_text(text)
+            probe = subject.input_from_text(text)
         except InputError as err:
             st.error(str(err))
             return None

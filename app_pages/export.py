@@ -11,14 +11,14 @@ from lstm_viz.analysis import saturation, select_units, truth_table, window_toke
 from lstm_viz.files.export import (
     ExportUnavailable, figure_to_html, figure_to_png, lstmvis_zip_bytes, npz_bytes, safe_filename,
 )
-from app_pages._common import FONT_SIZE, layer_direction, session_cached, subject_and_probe
+from app_pages._common import FONT_SIZE, layer_direction, session_cached, subject_and_input
 
 st.title("Export")
 st.caption("Each file is made when you press its download button, in memory (the LSTMVis project passes "
            "through a temporary folder that is deleted at once); nothing is kept on the server.")
 
-subject, probe = subject_and_probe("the Export page", key="export")
-key = page_data.probe_key(probe)
+subject, probe = subject_and_input("the Export page", key="export")
+key = page_data.input_key(probe)
 recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
 tokens = [list(seq) for seq in probe.tokens]
 L, D, B, T = recording.num_layers, recording.num_directions, recording.batch_size, recording.steps

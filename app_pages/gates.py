@@ -4,15 +4,15 @@ import streamlit as st
 from lstm_viz.explore import page_data
 from lstm_viz.analysis import window_tokens
 from lstm_viz.figures.heatmaps import LONG_NAMES
-from app_pages._common import FONT_SIZE, guarded, layer_direction, session_cached, subject_and_probe
+from app_pages._common import FONT_SIZE, guarded, layer_direction, session_cached, subject_and_input
 
 st.title("Gates")
 st.caption("Each column is a token, each row a unit. Sigmoid gates share one colour scale on [0, 1]; the "
            "candidate and the hidden state are on [-1, 1]; the cell state is centred at 0. Colours never "
            "rescale when you page or pick units.")
 
-subject, probe = subject_and_probe("the Gates page", key="gates")
-key = page_data.probe_key(probe)
+subject, probe = subject_and_input("the Gates page", key="gates")
+key = page_data.input_key(probe)
 recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
 
 

@@ -7,7 +7,7 @@ from lstm_viz.analysis import forget_product
 from lstm_viz.record.gradient_flow import gradient_flow
 from lstm_viz.training.summary import grad_norm_events
 from app_pages._common import (FONT_SIZE, active_run, guarded, layer_direction, session_cached,
-                           subject_and_probe)
+                           subject_and_input)
 
 MAX_STEPS = 200  # the step-wise backward costs about a fused forward per step; longer inputs are cut
 
@@ -16,13 +16,13 @@ st.caption("‖dL/dh_t‖ is how strongly the loss still depends on the hidden s
            "later step (and ‖dL/dc_t‖ through the LSTM's cell). On a log scale, a straight falling line "
            "is an exponentially vanishing gradient.")
 
-subject, probe = subject_and_probe("the Gradients page", key="grad")
+subject, probe = subject_and_input("the Gradients page", key="grad")
 batch_first = bool(getattr(subject.module, "batch_first", False))
 full, probe = probe, page_data.truncate_probe(probe, MAX_STEPS, batch_first)
 if probe is not full:
     st.info(f"Gradients are computed step by step, so long inputs are cut: only the first {MAX_STEPS} of "
             f"{int(full.lengths.max())} tokens are used here.")
-key = page_data.probe_key(probe)
+key = page_data.input_key(probe)
 tokens = probe.tokens[0]
 
 

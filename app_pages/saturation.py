@@ -5,7 +5,7 @@ from lstm_viz import figures
 from lstm_viz.explore import page_data
 from lstm_viz.analysis import saturation
 from lstm_viz.figures.heatmaps import LONG_NAMES
-from app_pages._common import (FONT_SIZE, choose_probe, layer_direction, require_subject, session_cached,
+from app_pages._common import (FONT_SIZE, choose_input, layer_direction, require_subject, session_cached,
                            threshold_slider)
 
 st.title("Saturation")
@@ -40,10 +40,10 @@ with st.spinner(f"Tracing {n} sequences..."):
     sample, why = session_cached("sample", subject, n, take_sample)
 if sample is None:
     st.info(f"No dataset sample: {why}. Measuring over one input instead.")
-    probe = choose_probe(subject, key="sat")
+    probe = choose_input(subject, key="sat")
     if probe is None:
         st.stop()
-    key = page_data.probe_key(probe)
+    key = page_data.input_key(probe)
     sample = page_data.Sample([session_cached("trace", subject, key, lambda: subject.trace(probe))], 1,
                           int(probe.lengths.sum()), "one input")
 st.caption(f"Measured over {sample.source} ({sample.n_tokens:,} tokens)"

@@ -95,7 +95,7 @@ def view(name: str, polling: bool) -> None:
 def show_probe(run, probe, probes) -> None:
     sentences = [" ".join(t) for t in probe.tokens]
     c1, c2 = st.columns([3, 2])
-    index = c1.selectbox("Probe sentence", range(len(sentences)), format_func=lambda k: sentences[k],
+    index = c1.selectbox("AnalysisInput sentence", range(len(sentences)), format_func=lambda k: sentences[k],
                          key="tl_sentence") if len(sentences) > 1 else 0
     layer, direction = layer_direction(probe.hidden.shape[0], probe.hidden.shape[1], key="tl", where=c2)
     st.markdown(f"#### Step {probe.step} (epoch {probe.epoch})")

@@ -5,7 +5,7 @@ import torch
 from lstm_viz import figures
 from lstm_viz.explore import page_data
 from lstm_viz.analysis import CATEGORY_DESCRIPTIONS, select_units, truth_table, window_tokens
-from app_pages._common import (FONT_SIZE, choose_probe, guarded, layer_direction, require_subject, session_cached,
+from app_pages._common import (FONT_SIZE, choose_input, guarded, layer_direction, require_subject, session_cached,
                            threshold_slider)
 
 LSTM_TABLE = """
@@ -50,10 +50,10 @@ left.markdown(LSTM_TABLE if is_lstm else GRU_TABLE, unsafe_allow_html=True)
 with right:
     low, high = threshold_slider("truth")
 
-probe = choose_probe(subject, key="truth")
+probe = choose_input(subject, key="truth")
 if probe is None:
     st.stop()
-key = page_data.probe_key(probe)
+key = page_data.input_key(probe)
 recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
 tokens = probe.tokens[0]
 layer, direction = layer_direction(recording.num_layers, recording.num_directions, key="truth")

@@ -30,7 +30,7 @@ c3.metric("Training accuracy", f"{snap.metrics.get('accuracy', float('nan')):.0%
 
 text = st.text_input("Sentence", "The dog ate the apple", help="Words the tutorial never saw become <unk>.")
 try:
-    probe = subject.probe_text(text)
+    probe = subject.input_from_text(text)
 except InputError as err:
     st.error(str(err))
     st.stop()

@@ -66,7 +66,7 @@ def gates_rerun(subject: ModelSubject, text: str, gold: list[str], layer: int = 
                 by: str = "index", unit=None, recording=None) -> int:
     """What app_pages/gates.py does on a rerun: (probe, trace, predict unless cached), build the view, serialise."""
     if recording is None:
-        probe = subject.probe_text(text)
+        probe = subject.input_from_text(text)
         recording = subject.trace(probe)
         tags = subject.predict(probe.tokens)[0]
         tokens = probe.tokens[0]
@@ -109,7 +109,7 @@ def main() -> None:
         model = f"{layers}-layer{' bidir' if bidir else ''} LSTM {args.hidden}"
         texts = [hundred_tokens(subject, k) for k in (0, 10)]
         gold = texts[0][1]
-        probe = subject.probe_text(texts[0][0])
+        probe = subject.input_from_text(texts[0][0])
         assert int(probe.lengths[0]) == 100
         rec = subject.trace(probe)
         cached = (rec, probe.tokens[0], subject.predict(probe.tokens)[0])

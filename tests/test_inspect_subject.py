@@ -12,7 +12,7 @@ from lstm_viz.files.model_files import ModelFileError, inspect_model
 from lstm_viz.explore.module_subject import (
     LOSSES, MAX_BATCH, ModuleSubject, checkpoint_subject, module_subject, reinspect,
 )
-from lstm_viz.explore.subject import InputError, ModelSubject, Probe
+from lstm_viz.explore.subject import InputError, ModelSubject, AnalysisInput
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -75,7 +75,7 @@ def _ids(words):
 def test_text_trace_matches_the_users_lstm(user_model, subject):
     assert (subject.kind, subject.task, subject.label_names, subject.accepts_text) == ("lstm", None, (), True)
     assert subject.module.batch_first is False  # rebuilt from weights: time first
-    probe = subject.probe_text("The dog ate the apple .")
+    probe = subject.input_from_text("The dog ate the apple .")
     assert probe.tokens == (("The", "dog", "ate", "the", "apple", "."),) and probe.unknown == ()
     assert probe.inputs.shape == (6, 1, EMB)
     rec = subject.trace(probe)
@@ -91,7 +91,7 @@ def test_text_trace_matches_the_users_lstm(user_model, subject):
 
 def test_subject_on_the_users_own_batch_first_module(user_model):
     own = ModuleSubject("own", user_model.lstm, VOCAB, user_model.embedding.weight)
-    probe = own.probe_text("everybody read that book")
+    probe = own.input_from_text("everybody read that book")
     assert probe.inputs.shape == (1, 4, EMB)  # batch first, as the module takes it
     with torch.no_grad():
         out, _ = user_model.lstm(user_model.embedding(_ids(["everybody", "read", "that", "book"])))
@@ -100,24 +100,24 @@ def test_subject_on_the_users_own_batch_first_module(user_model):
 
 
 def test_unknown_words_and_text_errors(user_model, subject):
-    probe = subject.probe_text("the cat ate")
+    probe = subject.input_from_text("the cat ate")
     assert probe.tokens == (("the", "cat", "ate"),) and probe.unknown == ("cat",)
     torch.testing.assert_close(probe.inputs[1, 0], user_model.embedding.weight[1].detach())  # the <unk> row
     for text, message in (("   ", "empty"), ("zebra giraffe", "unknown")):
         with pytest.raises(InputError, match=message):
-            subject.probe_text(text)
+            subject.input_from_text(text)
     # without an <unk> row, unknown words are left out and the note says so
     no_unk = ModuleSubject("x", user_model.lstm, ["the", "dog", "ate"], user_model.embedding.weight[2:5])
-    probe = no_unk.probe_text("the cat ate")
+    probe = no_unk.input_from_text("the cat ate")
     assert probe.tokens == (("the", "ate"),) and "left out" in probe.note and "cat" in probe.note
     bare = ModuleSubject("bare", user_model.lstm)
     assert not bare.accepts_text
     with pytest.raises(InputError, match="no vocabulary"):
-        bare.probe_text("the dog")
+        bare.input_from_text("the dog")
 
 
 def test_long_text_is_cut_with_a_note(subject):
-    probe = subject.probe_text("the dog " * 1500)
+    probe = subject.input_from_text("the dog " * 1500)
     assert probe.inputs.shape[0] == 2000 and "2,000" in probe.note
 
 
@@ -128,7 +128,7 @@ def test_prepared_and_random_inputs(user_model):
     x = torch.randn(3, 4, EMB)  # [B, T, F]
     subject = ModuleSubject("s", nn.GRU(EMB, 2), inputs={"batch.npy": x}, random_steps=6, random_seed=3)
     subject.add_inputs("time_first.pt", x.transpose(0, 1), time_first=True)
-    presets = subject.preset_probes()
+    presets = subject.preset_inputs()
     assert list(presets) == ["batch.npy (3 × 4 steps)", "time_first.pt (3 × 4 steps)",
                              "Random inputs (6 steps, seed 3)"]
     first = presets["batch.npy (3 × 4 steps)"]
@@ -138,8 +138,8 @@ def test_prepared_and_random_inputs(user_model):
     rand = presets["Random inputs (6 steps, seed 3)"]
     expected = torch.randn(1, 6, EMB, generator=torch.Generator().manual_seed(3))
     assert torch.equal(rand.inputs, expected.transpose(0, 1)) and "random" in rand.note.lower()
-    assert subject.preset_probes()["batch.npy (3 × 4 steps)"] is first  # built once: pages can cache on it
-    assert list(subject.preset_probes(n=1)) == ["Random inputs (6 steps, seed 3)"]
+    assert subject.preset_inputs()["batch.npy (3 × 4 steps)"] is first  # built once: pages can cache on it
+    assert list(subject.preset_inputs(n=1)) == ["Random inputs (6 steps, seed 3)"]
     rec = subject.trace(rand)
     with torch.no_grad():
         torch.testing.assert_close(rec.output, subject.module(rand.inputs)[0], rtol=0, atol=1e-6)
@@ -172,7 +172,7 @@ def test_bad_prepared_inputs_name_the_problem():
 
 @pytest.mark.parametrize("loss", list(LOSSES))
 def test_gradient_flow_with_each_loss(user_model, subject, loss):
-    probe = subject.probe_text("the dog ate the apple")
+    probe = subject.input_from_text("the dog ate the apple")
     flow = gradient_flow(subject.module, probe.inputs, subject.loss_fn(probe, loss))
     rec = subject.trace(probe)
     T = 5
@@ -197,7 +197,7 @@ def test_gradient_flow_with_each_loss(user_model, subject, loss):
 
 def test_last_output_loss_follows_lengths(subject):
     x = torch.randn(5, 2, EMB)
-    probe = Probe(tokens=(tuple("abcde"), tuple("abc")), inputs=x, lengths=torch.tensor([5, 3]))
+    probe = AnalysisInput(tokens=(tuple("abcde"), tuple("abc")), inputs=x, lengths=torch.tensor([5, 3]))
     flow = gradient_flow(subject.module, x, subject.loss_fn(probe, "last output"), lengths=probe.lengths)
     rec = subject.trace(probe)
     torch.testing.assert_close(flow.dh[1, 0, 1, 2], rec.hidden[1, 0, 1, 2].norm(), rtol=1e-5, atol=1e-6)
@@ -205,13 +205,13 @@ def test_last_output_loss_follows_lengths(subject):
 
 
 def test_loss_choice_and_custom_loss(subject):
-    probe = subject.probe_text("the dog")
+    probe = subject.input_from_text("the dog")
     custom = lambda output, state: output.sum()  # noqa: E731
     assert subject.loss_fn(probe, custom) is custom
     with pytest.raises(ValueError, match="loss must be one of"):
         subject.loss_fn(probe, "cross entropy")
     s = ModuleSubject("s", nn.RNN(3, 2), loss="final state")
-    p = s.preset_probes()[next(iter(s.preset_probes()))]
+    p = s.preset_inputs()[next(iter(s.preset_inputs()))]
     h_n = s.trace(p).h_n
     assert float(s.loss_fn(p)(torch.zeros(1), h_n)) == pytest.approx(float(0.5 * h_n.pow(2).sum()))
 
@@ -265,7 +265,7 @@ def test_lstm_viz_checkpoint_becomes_a_model_subject():
     assert found.is_checkpoint and found.prefix == "rnn."
     subject = checkpoint_subject(buf.getvalue(), "ckpt")
     assert isinstance(subject, ModelSubject) and subject.task == "pos" and subject.label_names == ("DET", "NN", "V")
-    probe = subject.probe_text("The dog ate")
+    probe = subject.input_from_text("The dog ate")
     preds = subject.predict(probe.tokens)
     assert len(preds[0]) == 3 and set(preds[0]) <= {"DET", "NN", "V"}
     with torch.no_grad():

@@ -207,12 +207,12 @@ def test_loaded_trainer_behaves_like_a_finished_run(pos_corpus):
     assert loaded.evaluate("dev").accuracy == pytest.approx(trainer.evaluate("dev").accuracy)
     run = Run("loaded", loaded, "generated-pos")
     subject = run.subject()
-    assert run.status == "finished" and subject.corpus is pos_corpus and subject.preset_probes()
-    assert subject.trace(subject.probe_text("the dog can run")).kind == "lstm"
+    assert run.status == "finished" and subject.corpus is pos_corpus and subject.preset_inputs()
+    assert subject.trace(subject.input_from_text("the dog can run")).kind == "lstm"
     with pytest.raises(RuntimeError, match="does not train"):
         loaded.start()
     no_corpus = LoadedTrainer(model, bundle)
-    assert Run("bare", no_corpus, "x").subject().preset_probes() == {}
+    assert Run("bare", no_corpus, "x").subject().preset_inputs() == {}
     with pytest.raises(ValueError, match="without its dataset"):
         no_corpus.evaluate()
     with pytest.raises(ValueError, match="task"):

@@ -9,7 +9,7 @@ from torch import nn
 from lstm_viz.explore import page_data
 from lstm_viz.data import generated_pos_corpus
 from lstm_viz.training.models import build_model, preset
-from lstm_viz.explore.subject import ModelSubject, Probe
+from lstm_viz.explore.subject import ModelSubject, AnalysisInput
 from lstm_viz.record.tracing import trace
 from lstm_viz.training.trainer import build_encoder
 
@@ -65,7 +65,7 @@ def test_truncate_probe_cuts_every_field(batch_first):
     T = 7
     x = torch.arange(T * 2.0).reshape(1, T, 2)
     inputs = x if batch_first else x.transpose(0, 1)
-    probe = Probe(tokens=(tuple("abcdefg"),), inputs=inputs, lengths=torch.tensor([T]),
+    probe = AnalysisInput(tokens=(tuple("abcdefg"),), inputs=inputs, lengths=torch.tensor([T]),
                   targets=(tuple("ABCDEFG"),), note="cut before")
     assert page_data.truncate_probe(probe, 7, batch_first) is probe
     short = page_data.truncate_probe(probe, 3, batch_first)
@@ -74,7 +74,7 @@ def test_truncate_probe_cuts_every_field(batch_first):
     got = short.inputs if batch_first else short.inputs.transpose(0, 1)
     assert torch.equal(got, x[:, :3])
     assert short.note.startswith("cut before") and "first 3 of 7" in short.note
-    label = Probe(tokens=(tuple("abcd"),), inputs=inputs[:, :4] if batch_first else inputs[:4],
+    label = AnalysisInput(tokens=(tuple("abcd"),), inputs=inputs[:, :4] if batch_first else inputs[:4],
                   lengths=torch.tensor([4]), targets=("positive",))
     assert page_data.truncate_probe(label, 2, batch_first).targets == ("positive",)
     with pytest.raises(ValueError, match="positive int"):
@@ -83,11 +83,11 @@ def test_truncate_probe_cuts_every_field(batch_first):
 
 def test_probe_key_follows_the_input_values():
     x = torch.zeros(1, 3, 2)
-    a = Probe((("a", "b", "c"),), x, torch.tensor([3]))
-    b = Probe((("a", "b", "c"),), x.clone(), torch.tensor([3]))
-    c = Probe((("a", "b", "c"),), x + 1, torch.tensor([3]))
-    assert page_data.probe_key(a) == page_data.probe_key(b) != page_data.probe_key(c)
-    hash(page_data.probe_key(a))
+    a = AnalysisInput((("a", "b", "c"),), x, torch.tensor([3]))
+    b = AnalysisInput((("a", "b", "c"),), x.clone(), torch.tensor([3]))
+    c = AnalysisInput((("a", "b", "c"),), x + 1, torch.tensor([3]))
+    assert page_data.input_key(a) == page_data.input_key(b) != page_data.input_key(c)
+    hash(page_data.input_key(a))
 
 
 def test_choose_units_index_order_keeps_the_top_variance_units_sorted(lstm_trace):
@@ -170,7 +170,7 @@ def test_sample_traces_without_a_dataset_uses_prepared_inputs(subject):
         def __init__(self, probes):
             self.probes = probes
 
-        def preset_probes(self, n=20):
+        def preset_inputs(self, n=20):
             return self.probes
 
         def trace(self, probe):

@@ -3,7 +3,7 @@
     found = inspect_model("my_tagger.pt", prefix="encoder.lstm.")      # lstm_viz.inspect
     subject = module_subject(found, "my tagger", vocab=tokens)          # text through the file's embedding
     subject.add_inputs("batch.npy", load_input_tensor(...))             # or uploaded arrays, random inputs
-    rec = subject.trace(subject.probe_text("the dog ate"))
+    rec = subject.trace(subject.input_from_text("the dog ate"))
 
 A bare module has no head, so there are no predictions and no task loss. For gradient flow the subject
 offers a few stand-in losses (see `LOSSES`); each is half a sum of squares, so dL/dy equals y itself and
@@ -32,7 +32,7 @@ from ..files.model_files import (
     infer_architecture,
     read_bytes_limited,
 )
-from .subject import MAX_TOKENS, InputError, ModelSubject, Probe
+from .subject import MAX_TOKENS, InputError, ModelSubject, AnalysisInput
 from ..record.tracing import trace
 from ..record.results import Trace
 
@@ -58,7 +58,7 @@ class ModuleSubject:
     """A bare `nn.LSTM`/`GRU`/`RNN` (no head), with optional text input through an embedding matrix.
 
     vocab + embedding: row i of `embedding` ([vocab, input_size]) embeds `vocab[i]`; then `accepts_text`.
-    inputs: named arrays `[time, features]` or `[batch, time, features]` offered by `preset_probes`.
+    inputs: named arrays `[time, features]` or `[batch, time, features]` offered by `preset_inputs`.
     random_steps/random_batch/random_seed: the random-input probe (standard normal), always offered.
     loss: one of `LOSSES` or a callable `(output, final_state) -> scalar` used by `loss_fn`.
     Inputs are laid out as the module expects: `[B, T, F]` when `module.batch_first`, else `[T, B, F]`.
@@ -92,7 +92,7 @@ class ModuleSubject:
                 raise ValueError(f"{label} must be an integer from 1 to {top}, got {value!r}.")
         self.random_steps, self.random_batch, self.random_seed = random_steps, random_batch, int(random_seed)
         self._inputs: dict[str, torch.Tensor] = {}  # name -> [B, T, F] float32, batch first
-        self._probes: dict[str, Probe] = {}  # built once, so pages can cache on the probe they get back
+        self._probes: dict[str, AnalysisInput] = {}  # built once, so pages can cache on the probe they get back
         for key, value in (inputs or {}).items():
             self.add_inputs(key, value)
 
@@ -136,7 +136,7 @@ class ModuleSubject:
         return title
 
     def probe_inputs(self, array: torch.Tensor, tokens: Optional[Sequence[Sequence[str]]] = None,
-                     note: str = "") -> Probe:
+                     note: str = "") -> AnalysisInput:
         """A probe of batch-first inputs `[B, T, F]` (cut to MAX_BATCH sequences and MAX_TOKENS steps)."""
         notes = [note] if note else []
         if array.shape[0] > MAX_BATCH:
@@ -150,11 +150,11 @@ class ModuleSubject:
             else tuple(_positions(steps) for _ in range(batch))
         x = array if self.batch_first else array.transpose(0, 1)  # the module's own layout
         device = next(self._module.parameters()).device  # a notebook user's module may live on a GPU
-        return Probe(tokens=seqs, inputs=x.to(device).contiguous(),
+        return AnalysisInput(tokens=seqs, inputs=x.to(device).contiguous(),
                      lengths=torch.full((batch,), steps, dtype=torch.int64),
                      note=" ".join(notes))
 
-    def probe_text(self, text: str) -> Probe:
+    def input_from_text(self, text: str) -> AnalysisInput:
         """Embed typed text with the file's own embedding; InputError says what to change."""
         if not self.accepts_text:
             raise InputError("This model has no vocabulary and embedding: pick a prepared input, or add a "
@@ -172,9 +172,9 @@ class ModuleSubject:
             note = (f"The vocabulary has no <unk> entry, so {len(unknown)} unknown word(s) were left out: "
                     f"{', '.join(unknown[:8])}{' ...' if len(unknown) > 8 else ''}.")
         probe = self.probe_inputs(x.unsqueeze(0), [tokens], note)
-        return Probe(**{**probe.__dict__, "unknown": unknown if has_unk else ()})
+        return AnalysisInput(**{**probe.__dict__, "unknown": unknown if has_unk else ()})
 
-    def preset_probes(self, n: int = 20) -> dict[str, Probe]:
+    def preset_inputs(self, n: int = 20) -> dict[str, AnalysisInput]:
         """The uploaded inputs (in the order added), then the random inputs; at most n."""
         titles = list(self._inputs)[: max(n - 1, 0)]
         for title in titles:
@@ -192,7 +192,7 @@ class ModuleSubject:
             out[random_title] = self._probes[random_title]
         return out
 
-    def trace(self, probe: Probe) -> Trace:
+    def trace(self, probe: AnalysisInput) -> Trace:
         lengths = None if bool((probe.lengths == probe.lengths.max()).all()) else probe.lengths
         return trace(self._module, probe.inputs, lengths=lengths)
 
@@ -208,7 +208,7 @@ class ModuleSubject:
             raise ValueError(f"loss must be one of {', '.join(map(repr, LOSSES))} or a callable "
                              f"(output, final_state) -> scalar, got {loss!r}.")
 
-    def loss_fn(self, probe: Probe, loss: Union[str, LossFn, None] = None) -> LossFn:
+    def loss_fn(self, probe: AnalysisInput, loss: Union[str, LossFn, None] = None) -> LossFn:
         """A stand-in loss for `gradient_flow(subject.module, probe.inputs, loss_fn, lengths=...)`.
 
         `loss` (default: the subject's `loss` attribute) names one of `LOSSES`; a callable is returned as is.

@@ -4,7 +4,7 @@ benchmark times exactly what a page rerun does.
 - `build_gates_view`: the Gates page's figures for one (sentence, layer, direction, page, ranking, unit).
 - `choose_units`: at most N units, in index order or best first by a ranking.
 - `sample_traces`: a dataset sample of a subject, traced in batches (Saturation page).
-- `truncate_probe`, `probe_key`, `token_labels`, `correlation_tags`, `ordered_thresholds`:
+- `truncate_probe`, `input_key`, `token_labels`, `correlation_tags`, `ordered_thresholds`:
   small helpers the pages share.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from .. import figures
 from ..analysis import TokenWindow, rank_units, select_units, window_tokens
 from ..analysis.trace_access import available_names
-from .subject import Probe
+from .subject import AnalysisInput
 from ..record.results import Trace
 
 ORDERS = ("index", "variance", "saturation", "correlation")  # how the Gates page orders its units
@@ -28,7 +28,7 @@ MAX_UNITS = 64  # rows per heatmap panel: beyond this the rows are too thin to r
 
 
 # -- small helpers ---------------------------------------------------------------------------------------------
-def probe_key(probe: Probe) -> tuple:
+def input_key(probe: AnalysisInput) -> tuple:
     """A hashable key of a probe's content (tokens, shape and the exact input values)."""
     x = probe.inputs.detach().cpu().contiguous()
     digest = hashlib.sha1(x.numpy().tobytes()).hexdigest()
@@ -86,7 +86,7 @@ def ordered_thresholds(low: float, high: float, gap: float = 0.01) -> tuple[floa
     return low, high, f"low must be below high: using low {low:g} and high {high:g}"
 
 
-def truncate_probe(probe: Probe, max_tokens: int, batch_first: bool) -> Probe:
+def truncate_probe(probe: AnalysisInput, max_tokens: int, batch_first: bool) -> AnalysisInput:
     """The probe cut to its first `max_tokens` steps (tokens, inputs, lengths, per-token targets), with a note;
     the probe itself when it is short enough."""
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
@@ -99,7 +99,7 @@ def truncate_probe(probe: Probe, max_tokens: int, batch_first: bool) -> Probe:
     if targets is not None:  # per-token tags are cut too; a sentence label stays
         targets = tuple(t[:max_tokens] if isinstance(t, (tuple, list)) else t for t in targets)
     note = f"Only the first {max_tokens} of {steps} tokens are used here."
-    return Probe(tokens=tuple(t[:max_tokens] for t in probe.tokens), inputs=inputs,
+    return AnalysisInput(tokens=tuple(t[:max_tokens] for t in probe.tokens), inputs=inputs,
                  lengths=probe.lengths.clamp(max=max_tokens), targets=targets,
                  note=" ".join(n for n in (probe.note, note) if n), unknown=probe.unknown)
 
@@ -225,7 +225,7 @@ def sample_traces(subject: Any, n: int = 100, batch_size: int = 32, seed: int = 
 
     A subject with `examples(split, n, seed)` and `probe(token_lists)` (a ModelSubject) is traced in batches
     of `batch_size` sequences of similar length (dev split, else train); any other subject traces its
-    `preset_probes(n)` one by one. Raises ValueError when the subject has no data at all.
+    `preset_inputs(n)` one by one. Raises ValueError when the subject has no data at all.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
@@ -241,7 +241,7 @@ def sample_traces(subject: Any, n: int = 100, batch_size: int = 32, seed: int = 
         source = f"{len(token_lists)} {split} sentences"
         n_seq = len(token_lists)
     else:
-        probes = list(subject.preset_probes(n).values())[:n]
+        probes = list(subject.preset_inputs(n).values())[:n]
         if not probes:
             raise ValueError("this model has no dataset and no prepared inputs to sample; add inputs on "
                              "Inspect a model")

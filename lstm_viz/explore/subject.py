@@ -4,7 +4,7 @@
 - `ModuleSubject` (in `lstm_viz.inspect_subject`): a user's own recurrent module with an optional vocabulary
   and embedding.
 
-Both give `probe(token_lists) -> Probe` (the exact inputs the recurrent layer receives), `trace(probe)`,
+Both give `probe(token_lists) -> AnalysisInput` (the exact inputs the recurrent layer receives), `trace(probe)`,
 `predict(token_lists)` and `loss_fn(probe)` for `gradient_flow`. Subjects switch a model to eval mode only
 for the length of one call; give them a model that is not being trained (a copy of a running run's model).
 """
@@ -36,7 +36,7 @@ def pos_tokenize(text: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class Probe:
+class AnalysisInput:
     """Inputs ready for the recurrent layer, with the tokens they came from."""
 
     tokens: tuple[tuple[str, ...], ...]  # one tuple of tokens per sequence
@@ -53,7 +53,7 @@ class Subject(Protocol):
     name: str
     task: Optional[str]  # "pos", "sentiment", or None (a bare module without a head)
     label_names: tuple[str, ...]  # tags or labels; () without a head
-    accepts_text: bool  # False when there is no vocabulary/embedding: use preset_probes() instead
+    accepts_text: bool  # False when there is no vocabulary/embedding: use preset_inputs() instead
 
     @property
     def module(self) -> nn.Module: ...  # the recurrent layer that is traced
@@ -61,15 +61,15 @@ class Subject(Protocol):
     @property
     def kind(self) -> str: ...  # "lstm", "gru" or "rnn"
 
-    def probe_text(self, text: str) -> Probe: ...  # raises InputError with a message for the user
+    def input_from_text(self, text: str) -> AnalysisInput: ...  # raises InputError with a message for the user
 
-    def preset_probes(self, n: int = 20) -> dict[str, Probe]: ...  # ready inputs by name (dataset examples...)
+    def preset_inputs(self, n: int = 20) -> dict[str, AnalysisInput]: ...  # ready inputs by name (dataset examples...)
 
-    def trace(self, probe: Probe) -> Trace: ...
+    def trace(self, probe: AnalysisInput) -> Trace: ...
 
     def predict(self, token_lists: Sequence[Sequence[str]]) -> Optional[list]: ...  # None without a head
 
-    def loss_fn(self, probe: Probe) -> Callable: ...  # for gradient_flow(module, probe.inputs, loss_fn, ...)
+    def loss_fn(self, probe: AnalysisInput) -> Callable: ...  # for gradient_flow(module, probe.inputs, loss_fn, ...)
 
 
 def tokens_from_text(text: str, task: Optional[str], max_tokens: int = MAX_TOKENS) -> tuple[tuple[str, ...], str]:
@@ -117,7 +117,7 @@ class ModelSubject:
         picked = random.Random(seed).sample(pool, min(n, len(pool)))
         return picked
 
-    def preset_probes(self, n: int = 20) -> dict[str, Probe]:
+    def preset_inputs(self, n: int = 20) -> dict[str, AnalysisInput]:
         """Dataset examples (dev, else train) as single-sequence probes with their gold targets, by title."""
         probes = {}
         for ex in self.examples("dev", n):
@@ -127,7 +127,7 @@ class ModelSubject:
             probes.setdefault(title, self.probe([ex.tokens], targets=[target]))
         return probes
 
-    def probe(self, token_lists: Sequence[Sequence[str]], targets: Optional[Sequence] = None) -> Probe:
+    def probe(self, token_lists: Sequence[Sequence[str]], targets: Optional[Sequence] = None) -> AnalysisInput:
         token_lists = [tuple(t) for t in token_lists]
         if not token_lists or any(len(t) == 0 for t in token_lists):
             raise InputError("every sequence needs at least one token")
@@ -140,18 +140,18 @@ class ModelSubject:
             x = self.model.embed_inputs(batch.tokens.to(device), chars)  # [B, T, F]
         if not getattr(self.module, "batch_first", False):
             x = x.transpose(0, 1)
-        return Probe(tokens=tuple(token_lists), inputs=x, lengths=batch.lengths,
+        return AnalysisInput(tokens=tuple(token_lists), inputs=x, lengths=batch.lengths,
                      targets=None if targets is None else tuple(targets), unknown=unknown)
 
-    def probe_text(self, text: str) -> Probe:
+    def input_from_text(self, text: str) -> AnalysisInput:
         tokens, note = self.tokenize(text)
         probe = self.probe([tokens])
         if len(probe.unknown) == len(set(tokens)):
             raise InputError(f"none of the words is in the model's vocabulary ({', '.join(tokens[:8])}"
                              f"{' ...' if len(tokens) > 8 else ''}); try words from the training data")
-        return Probe(**{**probe.__dict__, "note": note})
+        return AnalysisInput(**{**probe.__dict__, "note": note})
 
-    def trace(self, probe: Probe) -> Trace:
+    def trace(self, probe: AnalysisInput) -> Trace:
         lengths = None if bool((probe.lengths == probe.lengths.max()).all()) else probe.lengths
         return trace(self.module, probe.inputs, lengths=lengths)
 
@@ -159,7 +159,7 @@ class ModelSubject:
         from ..training.trainer import predict
         return predict(self.model, self.encoder, [tuple(t) for t in token_lists])
 
-    def loss_fn(self, probe: Probe) -> Callable:
+    def loss_fn(self, probe: AnalysisInput) -> Callable:
         """Cross-entropy of the model's own head on the probe: gold targets when known, else its predictions."""
         targets = probe.targets if probe.targets is not None else tuple(self.predict(probe.tokens))
         head, labels = self.model.output, self.encoder.labels
