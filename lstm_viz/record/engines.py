@@ -155,13 +155,16 @@ def record_mkldnn_lstm(w: LayerWeights, x, h0, c0) -> Optional[Recording]:
     hidden = w.w_hh.shape[1]
     b_ih = w.b_ih if w.b_ih is not None else x.new_zeros(4 * hidden)
     b_hh = w.b_hh if w.b_hh is not None else x.new_zeros(4 * hidden)
-    with torch.enable_grad():  # the op returns its workspace only when autograd could need it
-        # aten::mkldnn_rnn_layer's schema, by name (torch.ops accepts keywords for schema arguments):
-        h, _, _, ws = torch.ops.aten.mkldnn_rnn_layer.default(
-            x.contiguous(), weight0=w.w_ih, weight1=w.w_hh, weight2=b_ih, weight3=b_hh,
-            hx_=h0[None].contiguous(), cx_=c0[None].contiguous(), reverse=False, batch_sizes=[],
-            mode=_MKLDNN_LSTM_MODE, hidden_size=hidden, num_layers=1, has_biases=w.b_ih is not None,
-            bidirectional=False, batch_first=False, train=True)
+    try:
+        with torch.enable_grad():  # the op returns its workspace only when autograd could need it
+            # aten::mkldnn_rnn_layer's schema, by name (torch.ops accepts keywords for schema arguments):
+            h, _, _, ws = torch.ops.aten.mkldnn_rnn_layer.default(
+                x.contiguous(), weight0=w.w_ih, weight1=w.w_hh, weight2=b_ih, weight3=b_hh,
+                hx_=h0[None].contiguous(), cx_=c0[None].contiguous(), reverse=False, batch_sizes=[],
+                mode=_MKLDNN_LSTM_MODE, hidden_size=hidden, num_layers=1, has_biases=w.b_ih is not None,
+                bidirectional=False, batch_first=False, train=True)
+    except (RuntimeError, TypeError, AttributeError):  # a torch build without it, or another schema
+        return None
     if ws is None or ws.numel() % 4:
         return None
     expected = _expected_first_gates(w, x, h0, h, hidden)
