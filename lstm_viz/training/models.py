@@ -12,9 +12,9 @@ from typing import Optional, Union
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..data.vocab import Vocab
+from .fused_packed import packed_forward
 
 ARCHS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}  # arch name -> torch.nn class name
 TASKS = ("pos", "sentiment")
@@ -122,9 +122,8 @@ class CharEncoder(nn.Module):
         word_len = (flat != 0).sum(1)  # [B*T]; 0 at padding positions, which cannot be packed
         real = (word_len > 0).nonzero().squeeze(1)  # [N]
         x = self.embedding(flat.index_select(0, real))  # [N, W, E]
-        packed = pack_padded_sequence(x, word_len.index_select(0, real).cpu(), batch_first=True,
-                                      enforce_sorted=False)
-        _, (h_n, _) = self.rnn(packed)  # h_n [2, N, H]: forward state after the last char, backward after the first
+        # h_n [2, N, H]: forward state after the last char, backward after the first (packed semantics)
+        _, (h_n, _) = packed_forward(self.rnn, x, word_len.index_select(0, real), cell_state=False)
         feats = torch.cat([h_n[0], h_n[1]], dim=-1)  # [N, 2H]
         out = feats.new_zeros(B * T, 2 * self.hidden).index_copy(0, real, feats)
         return out.view(B, T, 2 * self.hidden)
@@ -175,15 +174,14 @@ class _RecurrentModel(nn.Module):
     def run_rnn(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None):
         """x [B, T, F] -> (output [B, T, D*H] with zeros at padding, h_n [L*D, B, H]).
 
-        lengths [B] (None: no padding): sequences are packed so that padding never enters the recurrence
-        and the reverse direction starts at each sequence's own last token.
+        lengths [B] (None: no padding): packed semantics, so padding never enters the recurrence and the
+        reverse direction starts at each sequence's own last token (on CPU computed with the fused kernels
+        and `self.rnn`'s own weights, see fused_packed.py; elsewhere with a PackedSequence).
         """
         if lengths is None:
             out, h_n = self.rnn(x)
         else:
-            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            out, h_n = self.rnn(packed)
-            out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+            out, h_n = packed_forward(self.rnn, x, lengths, cell_state=False)
         if isinstance(h_n, tuple):  # LSTM: (h_n, c_n)
             h_n = h_n[0]
         return out, h_n
