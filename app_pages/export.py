@@ -8,9 +8,10 @@ import streamlit as st
 from lstm_viz import figures
 from lstm_viz.explore import page_data
 from lstm_viz.analysis import saturation, select_units, truth_table, window_tokens
-from lstm_viz.files.export import (
-    ExportUnavailable, figure_to_html, figure_to_png, lstmvis_zip_bytes, npz_bytes, safe_filename,
-)
+from lstm_viz.files.figure_files import figure_to_html, figure_to_png
+from lstm_viz.files.lstmvis import lstmvis_zip_bytes
+from lstm_viz.files.npz import npz_bytes
+from lstm_viz.files.out_paths import ExportUnavailable, safe_filename
 from app_pages._common import FONT_SIZE, layer_direction, session_cached, subject_and_input
 
 st.title("Export")
@@ -51,7 +52,7 @@ analysis_rows = ("| `truth_table_codes` | [L, D, B, T, H] | category index per u
     if has_gates else ""
 with st.expander("What is inside: array names and shapes"):
     st.markdown(
-        "Open it with `np.load(path, allow_pickle=False)` or `lstm_viz.files.export.load_npz_trace(path)`. "
+        "Open it with `np.load(path, allow_pickle=False)` or `lstm_viz.files.load_npz_trace(path)`. "
         "L layers, D directions, B sequences, T steps, H units.\n\n"
         "| name | shape | what |\n|---|---|---|\n" + (gate_rows + "\n" if gate_rows else "")
         + f"| `hidden` | [{L}, {D}, {B}, {T}, {U}] | hidden state h_t |\n" + cell_rows

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_viz.files.export import load_npz_recording, read_lstmvis
+from lstm_viz.files import load_npz_recording, read_lstmvis
 
 from .apptest_util import assert_clean, open_page
 from .test_inspect_subject import EMB, HIDDEN, VOCAB, make_user_model
@@ -235,7 +235,7 @@ def test_lstm_viz_checkpoint_opens_with_its_head():
     from lstm_viz.data import tutorial_corpus
     from lstm_viz.training.models import preset
     from lstm_viz.explore.subject import ModelSubject
-    from lstm_viz.training.trainer import TRAIN_PRESETS, Trainer
+    from lstm_viz.training import TRAIN_PRESETS, Trainer
 
     trainer = Trainer(preset("tutorial"), TRAIN_PRESETS["tutorial"], tutorial_corpus())
     trainer.run()

@@ -13,22 +13,10 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_viz.files.export import (
-    ExportError,
-    ExportUnavailable,
-    _parse_lstm_yml_subset,
-    export_lstmvis,
-    figure_to_html,
-    figure_to_png,
-    load_npz_recording,
-    load_npz_trace,
-    lstmvis_zip_bytes,
-    npz_bytes,
-    read_lstmvis,
-    safe_filename,
-    trace_to_npz,
-    write_figure_html,
-)
+from lstm_viz.files.figure_files import figure_to_html, figure_to_png, write_figure_html
+from lstm_viz.files.lstmvis import export_lstmvis, lstmvis_zip_bytes, parse_lstm_yml, read_lstmvis
+from lstm_viz.files.npz import load_npz_recording, load_npz_trace, npz_bytes, trace_to_npz
+from lstm_viz.files.out_paths import ExportError, ExportUnavailable, safe_filename
 from lstm_viz.record.tracing import trace
 from lstm_viz.record.results import Trace
 
@@ -162,8 +150,9 @@ def test_lstmvis_yml_is_valid_yaml(lstm_trace, tmp_path):
     export_lstmvis(lstm_trace, TOKENS, tmp_path, layer=1, direction=1, include_gates=True,
                    name='quotes " and # hash', description="a: colon")
     text = (tmp_path / "lstm.yml").read_text()
-    subset = _parse_lstm_yml_subset(text)
-    yaml = pytest.importorskip("yaml")
+    subset = parse_lstm_yml(text)
+    import yaml
+
     assert yaml.safe_load(text) == subset
     assert subset["name"] == 'quotes " and # hash' and subset["description"].startswith("a: colon")
     paths = [t["path"] for t in subset["states"]["types"]]

@@ -5,7 +5,8 @@ from .download import DOWNLOADS, default_cache_dir, download_dataset
 from .errors import DataError
 from .generated import generated_pos_corpus, generated_sentiment_corpus
 from .registry import DatasetInfo, list_datasets, load_corpus
-from .sentiment_files import load_imdb, load_rt_polarity, load_sst2, load_text_table, tokenize
+from .sentiment_files import load_imdb, load_rt_polarity, load_sst2, tokenize
+from .text_tables import load_text_table
 from .tutorial import TUTORIAL_SENTENCES, tutorial_corpus
 from .vocab import Vocab
 

@@ -10,7 +10,8 @@ from .corpus import Corpus
 from .download import DOWNLOADS, cached_path
 from .errors import DataError
 from .generated import generated_pos_corpus, generated_sentiment_corpus
-from .sentiment_files import find_table_split, load_imdb, load_rt_polarity, load_sst2, load_text_table
+from .sentiment_files import load_imdb, load_rt_polarity, load_sst2
+from .text_tables import find_table_split, load_text_table
 from .tutorial import tutorial_corpus
 
 

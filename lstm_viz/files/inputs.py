@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .model_files import ModelFileError, PathOrBytes, read_bytes_limited, safe_load
+from .safe_load import ModelFileError, PathOrBytes, read_bytes_limited, safe_load
 
 MAX_VOCAB_BYTES = 20 * 2**20  # a vocabulary file of a million tokens is still far below this
 MAX_INPUT_BYTES = 100 * 2**20  # uploaded input arrays: enough for thousands of steps of wide features

@@ -1,17 +1,13 @@
 """Checkpoints of plain data only: state_dict, config dicts, vocabulary lists, metrics.
 
-Loading uses `torch.load(..., map_location="cpu", weights_only=True)`, so a file that would run code when
-unpickled is refused instead of executed.
+Loading goes through the library's one guarded `torch.load` (files/safe_load.py: weights_only=True, sizes
+checked first), so a file that would run code when unpickled is refused instead of executed, and the stored
+model_config is checked against the weights before a model is built. Saving is atomic.
 """
 from __future__ import annotations
 
 import io
 import numbers
-import os
-import pickle
-import pickletools
-import tempfile
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, Mapping, Optional, Union
@@ -19,6 +15,10 @@ from typing import IO, Any, Mapping, Optional, Union
 import torch
 
 from ..data.batching import BatchEncoder
+from ..files.budgets import Budget
+from ..files.out_paths import write_atomic
+from ..files.recurrent_weights import infer_architecture
+from ..files.safe_load import CodeInFileError, FileBudgetError, ModelFileError, safe_load
 from ..data.vocab import Vocab
 from .models import Model, ModelConfig, build_model
 
@@ -102,31 +102,7 @@ def save_checkpoint(path: Union[str, Path], model: Model, model_config: ModelCon
         raise IsADirectoryError(f"checkpoint path is a folder: {path}; give a file name such as model.pt")
     if not path.parent.exists():
         raise FileNotFoundError(f"folder for the checkpoint does not exist: {path.parent}")
-    data = checkpoint_bytes(model, model_config, encoder, metrics, train_config, extra)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _read(source: Union[str, Path, bytes, bytearray, IO[bytes]]) -> tuple[Any, str]:
-    if isinstance(source, (bytes, bytearray)):
-        return io.BytesIO(bytes(source)), "the given bytes"
-    if isinstance(source, (str, Path)):
-        p = Path(source)
-        if not p.is_file():
-            raise FileNotFoundError(f"checkpoint file not found: {p}")
-        return p, str(p)
-    if hasattr(source, "read"):
-        return source, getattr(source, "name", "the given file object")
-    raise TypeError(f"load_checkpoint takes a path, bytes or a binary file object, not {type(source).__name__}")
+    return write_atomic(path, checkpoint_bytes(model, model_config, encoder, metrics, train_config, extra))
 
 
 def _require(data: dict, key: str, kind: type, name: str):
@@ -137,48 +113,74 @@ def _require(data: dict, key: str, kind: type, name: str):
     return value
 
 
-_CODE_OPCODES = {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX"}
-
-
-def _imports_code(src) -> bool:
-    """Whether a raw (non-zip) pickle names globals or calls them. pickletools only parses, never executes."""
+def _load_plain(source: Union[str, Path, bytes, bytearray, IO[bytes]], budget: Optional[Budget]) -> tuple[Any, str]:
+    """The checkpoint's plain data through the one guarded torch.load (files/safe_load.py), and its name."""
+    if isinstance(source, (str, Path)):
+        if not Path(source).is_file():
+            raise FileNotFoundError(f"checkpoint file not found: {source}")
+        name = str(source)
+    elif isinstance(source, (bytes, bytearray)):
+        name = "the given bytes"
+    elif hasattr(source, "read"):
+        name = getattr(source, "name", None)
+        name = name if isinstance(name, str) else "the given file object"
+    else:
+        raise TypeError(f"load_checkpoint takes a path, bytes or a binary file object, not {type(source).__name__}")
     try:
-        if isinstance(src, Path):
-            raw = src.read_bytes()
-        else:
-            src.seek(0)
-            raw = src.read()
-        if raw[:2] == b"PK":  # a torch zip file: torch's own message names any global
-            return False
-        return any(op.name in _CODE_OPCODES for op, _, _ in pickletools.genops(raw))
-    except Exception:  # noqa: BLE001 - unparsable bytes simply are not such a pickle
-        return False
+        return safe_load(source, budget=budget, what="The checkpoint"), name
+    except CodeInFileError:
+        raise CheckpointError(
+            f"{name} is not a plain-data checkpoint: it names Python objects to build when loaded, which "
+            "can run arbitrary code, so the safe loader (weights_only) refused it. Only load files from people "
+            "you trust, and re-save them with lstm_viz.training.checkpoint.save_checkpoint") from None
+    except FileBudgetError as err:
+        raise CheckpointError(f"{name}: {err}") from None
+    except ModelFileError as err:
+        raise CheckpointError(f"{name} is not a torch checkpoint file (or it is truncated/damaged): {err}") from None
 
 
-def load_checkpoint(source: Union[str, Path, bytes, bytearray, IO[bytes]]) -> tuple[Model, Bundle]:
-    """Rebuild the model (on the CPU, in eval mode) and its bundle from a checkpoint path, bytes or file."""
-    src, name = _read(source)
+def check_config_fits_weights(config: ModelConfig, state: Mapping[str, torch.Tensor], vocab_size: int,
+                              num_labels: int, char_vocab_size: int, name: str,
+                              budget: Optional[Budget] = None) -> None:
+    """Refuse a model_config that the stored weights do not back, BEFORE any module is built.
+
+    A tampered config (num_layers = 10**6, hidden_size = 100,000) would otherwise make `build_model` allocate
+    or loop for minutes. Each size in the config is compared with the shape of the weight that holds it.
+    """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": the refusal below says enough
-            data = torch.load(src, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        # torch's message suggests weights_only=False, which is exactly what must not be done here
-        detail = next((ln.strip() for ln in str(err).splitlines() if "nsupported" in ln), "")
-        if "GLOBAL" in str(err) or _imports_code(src):
-            raise CheckpointError(
-                f"{name} is not a plain-data checkpoint: it names Python objects to build when loaded, which "
-                f"can run arbitrary code, so the safe loader (weights_only) refused it"
-                + (f" ({detail[:160]})" if detail else "") + ". Only load files from people you trust, and "
-                "re-save them with lstm_viz.training.checkpoint.save_checkpoint") from None
-        raise CheckpointError(f"{name} is not a torch checkpoint file (or it is damaged): "
-                              f"{detail[:200] or type(err).__name__}") from None
-    except FileNotFoundError:
-        raise
-    except Exception as err:  # noqa: BLE001 - torch raises many kinds for a foreign or damaged file
-        text = str(err).splitlines()[0][:200] if str(err) else ""
-        raise CheckpointError(f"{name} is not a torch checkpoint file (or it is truncated/damaged): "
-                              f"{type(err).__name__}{': ' + text if text else ''}") from None
+        spec = infer_architecture(state, "rnn.", budget=budget)
+    except ModelFileError as err:
+        raise CheckpointError(f"{name}: the recurrent weights under 'rnn.' are unusable: {err}") from None
+    input_size = config.embed_dim + (2 * config.char_hidden if config.char_features else 0)
+    claims = {"arch": (config.arch, spec.kind), "hidden_size": (config.hidden_size, spec.hidden_size),
+              "num_layers": (config.num_layers, spec.num_layers),
+              "bidirectional": (config.bidirectional, spec.bidirectional),
+              "embed_dim (+ 2 * char_hidden)": (input_size, spec.input_size)}
+    expected = {"embedding.weight": (vocab_size, config.embed_dim),
+                "output.weight": (num_labels, config.num_directions * config.hidden_size)}
+    if config.char_features:
+        expected["char_encoder.embedding.weight"] = (char_vocab_size, config.char_embed_dim)
+        expected["char_encoder.rnn.weight_hh_l0"] = (4 * config.char_hidden, config.char_hidden)
+    for field_name, (claimed, found) in claims.items():
+        if claimed != found:
+            raise CheckpointError(f"{name}: model_config says {field_name} = {claimed!r} but the weights under "
+                                  f"'rnn.' say {found!r} (tampered or mismatched file); the weights do not fit")
+    for key, shape in expected.items():
+        tensor = state.get(key)
+        if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != shape:
+            found = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else "missing"
+            raise CheckpointError(f"{name}: {key} is {found}, but model_config and the vocabularies need {shape} "
+                                  "(tampered or mismatched file); the weights do not fit")
+
+
+def load_checkpoint(source: Union[str, Path, bytes, bytearray, IO[bytes]],
+                    budget: Optional[Budget] = None) -> tuple[Model, Bundle]:
+    """Rebuild the model (on the CPU, in eval mode) and its bundle from a checkpoint path, bytes or file.
+
+    The file goes through `files.safe_load` (plain data, sizes within `budget`, default `budgets.current()`),
+    and the stored model_config is checked against the weights' shapes before the model is built.
+    """
+    data, name = _load_plain(source, budget)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{name} is a torch file but not an lstm-viz checkpoint (no format={FORMAT!r} "
                               f"field); save one with lstm_viz.training.checkpoint.save_checkpoint")
@@ -199,7 +201,9 @@ def load_checkpoint(source: Union[str, Path, bytes, bytearray, IO[bytes]]) -> tu
     state = _require(data, "state_dict", dict, name)
     if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise CheckpointError(f"{name}: state_dict must map parameter names to tensors")
-    model = build_model(config, len(vocab), len(labels), len(chars) if chars is not None else 0)
+    n_chars = len(chars) if chars is not None else 0
+    check_config_fits_weights(config, state, len(vocab), len(labels), n_chars, name, budget)
+    model = build_model(config, len(vocab), len(labels), n_chars)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
