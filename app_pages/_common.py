@@ -19,7 +19,7 @@ import torch
 from lstm_viz.data import Corpus
 from lstm_viz.training.models import preset
 from lstm_viz.explore.subject import ModelSubject
-from lstm_viz.training.trainer import TRAIN_PRESETS, Trainer, warm_up
+from lstm_viz.training import TRAIN_PRESETS, Trainer, warm_up
 
 STATE_KEY = "lstm_viz_state"
 FONT_SIZE = 16  # readable from the back of a lecture hall

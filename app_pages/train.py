@@ -25,7 +25,8 @@ from lstm_viz.training.summary import (
     progress_text,
     run_row,
 )
-from lstm_viz.training.trainer import TRAIN_PRESETS, Trainer, hold_out_dev
+from lstm_viz.data.splits import hold_out_dev
+from lstm_viz.training import TRAIN_PRESETS, Trainer
 from lstm_viz.files.uploads import DATASET_SUFFIXES, save_upload
 from app_pages._common import FONT_SIZE, Run, activate_from_callback, active_run, add_run, state
 

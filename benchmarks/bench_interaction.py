@@ -24,7 +24,7 @@ from lstm_viz.data import generated_pos_corpus
 from lstm_viz.record.gradient_flow import gradient_flow
 from lstm_viz.training.models import ModelConfig, build_model
 from lstm_viz.explore.subject import ModelSubject
-from lstm_viz.training.trainer import build_encoder
+from lstm_viz.training import build_encoder
 
 TARGET_S = 0.5
 

@@ -32,8 +32,9 @@ sys.path.insert(0, str(ROOT))
 from lstm_viz.data.batching import make_batches  # noqa: E402
 from lstm_viz.data import generated_pos_corpus, load_corpus, tutorial_corpus  # noqa: E402
 from lstm_viz.training.models import ModelConfig, build_model, preset  # noqa: E402
-from lstm_viz.training.trainer import (
-    TRAIN_PRESETS, TrainConfig, Trainer, build_encoder, hold_out_dev,
+from lstm_viz.data.splits import hold_out_dev  # noqa: E402
+from lstm_viz.training import (  # noqa: E402
+    TRAIN_PRESETS, TrainConfig, Trainer, build_encoder,
 )
 
 DATA = ROOT.parent / "shared" / "data"

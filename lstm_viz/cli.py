@@ -17,7 +17,8 @@ from typing import Optional, Sequence
 import torch
 
 from .training.models import ARCHS, PRESETS, ModelConfig, build_model, load_glove, preset
-from .training.trainer import TRAIN_PRESETS, TrainConfig, Trainer, build_encoder, evaluate, hold_out_dev
+from .data.splits import hold_out_dev
+from .training import TRAIN_PRESETS, TrainConfig, Trainer, build_encoder, evaluate
 
 EXIT_USAGE = 2  # bad options, missing or unreadable files
 EXIT_FAILED = 1  # training ran but failed (e.g. the loss became NaN)

@@ -11,7 +11,7 @@ import pytest
 
 from lstm_viz.data import tutorial_corpus
 from lstm_viz.training.models import preset
-from lstm_viz.training.trainer import TRAIN_PRESETS, Trainer
+from lstm_viz.training import TRAIN_PRESETS, Trainer
 from app_pages._common import STATE_KEY, Run, SessionState
 
 from .apptest_util import assert_clean, button, open_page

@@ -76,7 +76,7 @@ def test_cold_start_tutorial_trains_saves_and_reloads(sessions):
     (data,) = at.session_state["tr_checkpoint"].values()
     model, bundle = load_checkpoint(data)
     assert bundle.extra["dataset"] == "tutorial" and bundle.metrics["steps"] == 600
-    from lstm_viz.training.trainer import predict
+    from lstm_viz.training import predict
     assert predict(model, bundle.encoder, [["The", "dog", "ate", "the", "apple"]]) == [("DET", "NN", "V", "DET", "NN")]
     # Reload: the checkpoint becomes a finished run next to the first one
     at.file_uploader(key="tr_ckpt").set_value(("tutorial.pt", data, "application/octet-stream")).run()

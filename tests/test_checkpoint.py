@@ -14,7 +14,7 @@ from lstm_viz.training.checkpoint import (
 )
 from lstm_viz.data import generated_pos_corpus
 from lstm_viz.training.models import ModelConfig
-from lstm_viz.training.trainer import TrainConfig, Trainer, predict
+from lstm_viz.training import TrainConfig, Trainer, predict
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -31,7 +31,7 @@ from lstm_viz.training.summary import (
     thin,
 )
 from lstm_viz.record.tracing import trace
-from lstm_viz.training.trainer import TrainConfig, Trainer
+from lstm_viz.training import TrainConfig, Trainer
 from lstm_viz.record.results import Trace
 from lstm_viz.files.uploads import save_upload, upload_suffix
 
@@ -63,7 +63,7 @@ def test_probe_to_trace_equals_a_fresh_trace_of_the_final_weights(trained):
     snap = trained.snapshot()
     probe = snap.probes[-1]
     assert probe.step == snap.step  # the last probe records the final weights
-    b = trained._probe_batch
+    b = trained.probes.batch
     model = trained.model.eval()
     with torch.no_grad():
         ref = trace(model.rnn, model.embed_inputs(b.tokens, b.chars), lengths=b.lengths)

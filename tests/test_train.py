@@ -13,8 +13,9 @@ import torch
 from lstm_viz.data import generated_pos_corpus, tutorial_corpus
 from lstm_viz.data.corpus import Corpus, LabelledText, TaggedSentence
 from lstm_viz.training.models import ModelConfig, preset
-from lstm_viz.training.trainer import (
-    TRAIN_PRESETS, TrainConfig, Trainer, batch_loss, build_encoder, evaluate, hold_out_dev, predict,
+from lstm_viz.data.splits import hold_out_dev
+from lstm_viz.training import (
+    TRAIN_PRESETS, TrainConfig, Trainer, batch_loss, build_encoder, evaluate, predict,
 )
 
 pytestmark = pytest.mark.timeout(180)
@@ -77,7 +78,7 @@ def test_probe_snapshots(tutorial_run):
     assert 0 <= last.gates["f"].min() and last.gates["f"].max() <= 1
     assert last.predictions == (("DET", "NN", "V", "DET", "NN"), ("NN", "V", "DET", "NN"))
     # the recording equals the model's own rnn output (float16 precision), padding zeroed
-    b = trainer._probe_batch
+    b = trainer.probes.batch
     with torch.no_grad():
         out, _ = trainer.model.eval().run_rnn(trainer.model.embed_inputs(b.tokens), b.lengths)
     np.testing.assert_allclose(last.hidden[0, 0], out.numpy(), atol=2e-3)
@@ -116,7 +117,7 @@ def test_stop_from_another_thread_keeps_whole_weights():
     corpus = generated_pos_corpus(n_train=200, n_dev=5, n_test=5)
     trainer = Trainer(TINY_POS, replace(QUIET, batch_size=4, epochs=10_000), corpus)
     after_step = {}
-    trainer.add_callback("on_step_end", lambda t: after_step.update(step=t._step, state=_states(t.model)))
+    trainer.add_callback("on_step_end", lambda t: after_step.update(step=t.step, state=_states(t.model)))
     thread = trainer.start()
     deadline = time.monotonic() + 60
     while trainer.snapshot().step < 5 and time.monotonic() < deadline:

@@ -11,7 +11,7 @@ from lstm_viz.data import generated_pos_corpus
 from lstm_viz.training.models import build_model, preset
 from lstm_viz.explore.subject import ModelSubject, AnalysisInput
 from lstm_viz.record.tracing import trace
-from lstm_viz.training.trainer import build_encoder
+from lstm_viz.training import build_encoder
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -156,7 +156,7 @@ class ModelSubject:
         return trace(self.module, probe.inputs, lengths=lengths)
 
     def predict(self, token_lists: Sequence[Sequence[str]]) -> list:
-        from ..training.trainer import predict
+        from ..training.evaluation import predict
         return predict(self.model, self.encoder, [tuple(t) for t in token_lists])
 
     def loss_fn(self, probe: AnalysisInput) -> Callable:

@@ -15,7 +15,9 @@ import torch
 from .checkpoint import Bundle
 from ..data.corpus import Corpus
 from .models import Model
-from .trainer import CALLBACK_EVENTS, EvalResult, TrainConfig, TrainerSnapshot, evaluate, predict
+from .config import CALLBACK_EVENTS, TrainConfig
+from .evaluation import evaluate, predict
+from .events import EvalResult, TrainerSnapshot
 
 
 def _plain_numbers(metrics: Mapping[str, Any]) -> dict[str, float]:

@@ -1,0 +1,52 @@
+"""What a run needs before its first step: the encoder (vocabularies from the training split), the model,
+the optimizer, and a torch warm-up an app calls once at start."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from ..data.batching import BatchEncoder
+from ..data.corpus import Corpus
+from ..data.vocab import Vocab
+from .config import TrainConfig
+from .models import Model, ModelConfig, build_model
+
+
+def build_encoder(model_config: ModelConfig, corpus: Corpus) -> BatchEncoder:
+    """Vocabularies from the training split (words, chars) and labels from the whole corpus."""
+    if corpus.task != model_config.task:
+        raise ValueError(f"corpus {corpus.name!r} is for task {corpus.task!r} but the model is for "
+                         f"{model_config.task!r}; pick a matching dataset or task")
+    if not corpus.train:
+        raise ValueError(f"corpus {corpus.name!r} has no training examples")
+    token_seqs = [ex.tokens for ex in corpus.train]
+    vocab = Vocab.build(token_seqs, min_freq=model_config.min_freq, max_size=model_config.max_vocab,
+                        lowercase=model_config.lowercase)
+    seen = set(corpus.labels)
+    for split in (corpus.train, corpus.dev, corpus.test):
+        for ex in split:
+            seen.update(ex.tags if model_config.task == "pos" else (ex.label,))
+    labels = Vocab.labels(sorted(seen))
+    chars = Vocab.build_chars(token_seqs) if model_config.char_features else None
+    return BatchEncoder(model_config.task, vocab, labels, chars)
+
+
+def seeded_model(model_config: ModelConfig, encoder: BatchEncoder, seed: int) -> Model:
+    """A new model for the encoder's vocabularies, initialised from `seed` without touching the caller's RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_model(model_config, len(encoder.vocab), len(encoder.labels),
+                           len(encoder.char_vocab) if encoder.char_vocab else 0)
+
+
+def build_optimizer(params: Sequence[torch.nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def warm_up() -> None:
+    """Load what torch imports lazily on the first optimizer (torch._dynamo: 1-4 s here), so that the first
+    training starts at once. Safe to call from a background thread at application start."""
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)

@@ -1,0 +1,71 @@
+"""Loss, accuracy and predictions of a model on examples: the forward pass the trainer and the evaluation
+share (`batch_loss`), `evaluate` and `predict` (both in eval mode, without gradients)."""
+from __future__ import annotations
+
+import threading
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ..data.batching import Batch, BatchEncoder, Encoded, make_batches
+from ..data.corpus import Example
+from .events import EvalResult
+from .models import Model
+from .modes import eval_mode
+
+
+def batch_loss(model: Model, batch: Batch, reduction: str = "mean"):
+    """Forward one batch -> (loss, correct count as a tensor, count). Padding never counts (IGNORE_INDEX)."""
+    logits = model(batch.tokens, batch.model_lengths, batch.chars)
+    targets = batch.targets
+    if logits.dim() == 3:  # tagger [B, T, C]
+        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100, reduction=reduction)
+        count = batch.num_tokens
+    else:
+        loss = F.cross_entropy(logits, targets, reduction=reduction)
+        count = targets.shape[0]
+    correct = (logits.detach().argmax(-1) == targets).sum()
+    return loss, correct, count
+
+
+def evaluate(model: Model, examples: Sequence[Example] | Sequence[Encoded], encoder: BatchEncoder, *,
+             batch_size: int = 128, device: Optional[torch.device] = None,
+             stop: Optional[threading.Event] = None) -> Optional[EvalResult]:
+    """Loss and accuracy of `model` on examples (or already encoded items). None if there is nothing to
+    evaluate or `stop` was set midway. The model's train/eval mode is restored afterwards."""
+    items = list(examples) if all(isinstance(e, Encoded) for e in examples) else encoder.encode_all(examples)
+    return evaluate_batches(model, make_batches(encoder, items, batch_size), device, stop)
+
+
+def evaluate_batches(model: Model, batches: Sequence[Batch], device: Optional[torch.device] = None,
+                     stop: Optional[threading.Event] = None) -> Optional[EvalResult]:
+    """`evaluate` on ready batches (the trainer pads its dev batches once)."""
+    if not batches:
+        return None
+    device = device or next(model.parameters()).device
+    total_loss = torch.zeros((), dtype=torch.float64, device=device)
+    total_correct = torch.zeros((), dtype=torch.long, device=device)
+    count = 0
+    with eval_mode(model):
+        for batch in batches:
+            if stop is not None and stop.is_set():
+                return None
+            loss, correct, n = batch_loss(model, batch.to(device), reduction="sum")
+            total_loss += loss.double()
+            total_correct += correct
+            count += n
+    loss, correct = torch.stack([total_loss, total_correct.double()]).tolist()
+    return EvalResult(loss=loss / max(count, 1), accuracy=correct / max(count, 1), count=count)
+
+
+def predict(model: Model, encoder: BatchEncoder, token_lists: Sequence[Sequence[str]], *,
+            batch_size: int = 128) -> list:
+    """Tags per sentence (pos) or one label per text (sentiment), in input order, in eval mode."""
+    device = next(model.parameters()).device
+    out: list = []
+    with eval_mode(model):
+        for s in range(0, len(token_lists), batch_size):
+            batch = encoder.batch_tokens(token_lists[s: s + batch_size]).to(device)
+            out.extend(encoder.decode(batch, model(batch.tokens, batch.model_lengths, batch.chars)))
+    return out

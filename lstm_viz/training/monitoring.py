@@ -1,0 +1,142 @@
+"""What the trainer watches besides the loss, each a separate part it calls:
+
+- `MonitorBudget`: probes and per-gate gradient norms use at most a share of the training time.
+- `gate_norms`: per-gate gradient norms of the recurrent layer after a backward pass.
+- `NanGuard`: keeps the weights of the last step whose loss was finite and puts them back after NaN/inf.
+- `ProbeRecorder`: replays fixed probe examples through `model.rnn` and records the gates (ProbeSnapshot).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+import numpy as np
+import torch
+
+from ..data.batching import Batch, BatchEncoder
+from ..data.corpus import Corpus, Example
+from ..record.gradient_flow import gate_grad_norms
+from ..record.tracing import trace
+from .config import TrainConfig
+from .events import ProbeSnapshot
+from .models import Model
+from .modes import eval_mode
+
+
+class MonitorBudget:
+    """Runs monitoring calls while they have used at most `share` of the time since `start()` (0: no cap)."""
+
+    def __init__(self, share: float):
+        self.share = share
+        self.spent_s = 0.0  # seconds spent in monitoring calls
+        self.t0 = time.perf_counter()
+
+    def start(self) -> None:
+        self.spent_s, self.t0 = 0.0, time.perf_counter()
+
+    def run(self, fn: Callable[..., Any], *args) -> Any:
+        """fn(*args), or None (not called) while monitoring is over its share of the time."""
+        start = time.perf_counter()
+        if self.share and self.spent_s > self.share * (start - self.t0):
+            return None
+        try:
+            return fn(*args)
+        finally:
+            self.spent_s += time.perf_counter() - start
+
+
+def gate_norms(rnn: torch.nn.Module) -> Mapping[tuple[int, int, str], float]:
+    """(layer, direction, gate) -> L2 norm of that gate's weight gradients (read-only)."""
+    return MappingProxyType(gate_grad_norms(rnn))
+
+
+class NanGuard:
+    """The weights of the last step whose loss was finite: `save()` before a step, `restore()` after NaN/inf."""
+
+    def __init__(self, params: Sequence[torch.nn.Parameter]):
+        self._params = list(params)
+        self._data = [p.detach() for p in self._params]  # views sharing the parameters' storage
+        self._good: Optional[list[torch.Tensor]] = None
+
+    def save(self) -> None:
+        if self._good is None:
+            self._good = [t.clone() for t in self._data]
+        else:
+            torch._foreach_copy_(self._good, self._data)  # one fused copy
+
+    def restore(self) -> bool:
+        """Put the saved weights back; False when nothing was saved."""
+        if self._good is None:
+            return False
+        with torch.no_grad():
+            torch._foreach_copy_(self._data, self._good)
+        return True
+
+    def weights_finite(self) -> bool:
+        with torch.no_grad():
+            return bool(torch.stack([torch.isfinite(p).all() for p in self._params]).all())
+
+
+def _frozen_array(t: Optional[torch.Tensor]) -> Optional[np.ndarray]:
+    if t is None:
+        return None
+    a = t.detach().to(torch.float16).cpu().numpy()
+    a.flags.writeable = False
+    return a
+
+
+def choose_probe_examples(corpus: Corpus, cfg: TrainConfig, examples: Optional[Sequence[Example]] = None) -> tuple:
+    """The examples a run records: the given ones, else the first dev (else train) ones with >= 2 tokens,
+    each cut to cfg.probe_max_len tokens."""
+    if cfg.probe_every == 0 or cfg.probe_sentences == 0:
+        return ()
+    if examples is None:
+        pool = [ex for ex in (corpus.dev or corpus.train) if len(ex.tokens) >= 2]
+        pool = pool or [ex for ex in corpus.train if len(ex.tokens)]
+        examples = pool[: cfg.probe_sentences]
+    cut = cfg.probe_max_len
+    return tuple(replace(ex, tokens=ex.tokens[:cut], tags=ex.tags[:cut]) if hasattr(ex, "tags")
+                 else replace(ex, tokens=ex.tokens[:cut]) for ex in examples if len(ex.tokens))
+
+
+class ProbeRecorder:
+    """Records the gates of fixed probe examples (eval mode, no gradients) as a ProbeSnapshot."""
+
+    def __init__(self, encoder: BatchEncoder, examples: Sequence[Example], device: torch.device):
+        self.encoder = encoder
+        self.examples = tuple(examples)
+        self.batch: Optional[Batch] = (encoder.collate(encoder.encode_all(self.examples)).to(device)
+                                       if self.examples else None)
+        self.error: Optional[str] = None  # why recording was switched off
+
+    def record(self, model: Model, step: int, epoch: int) -> Optional[ProbeSnapshot]:
+        """A recording of the model now; None when there are no probes or recording failed (see `error`)."""
+        if self.batch is None:
+            return None
+        b = self.batch
+        try:
+            with eval_mode(model):
+                tr = trace(model.rnn, model.embed_inputs(b.tokens, b.chars), lengths=b.lengths)
+                logits = model(b.tokens, b.model_lengths, b.chars)
+        except Exception as err:  # noqa: BLE001 - a recording problem must not end the training
+            self.batch, self.error = None, f"probes disabled: {type(err).__name__}: {err}"
+            return None
+        targets = tuple(ex.tags if hasattr(ex, "tags") else ex.label for ex in self.examples)
+        return ProbeSnapshot(
+            step=step, epoch=epoch, kind=tr.kind, tokens=tuple(ex.tokens for ex in self.examples),
+            lengths=tuple(b.lengths.tolist()), gate_names=tuple(tr.gate_names),
+            gates=MappingProxyType({k: _frozen_array(v) for k, v in tr.gates.items()}),
+            hidden=_frozen_array(tr.hidden), cell=_frozen_array(tr.cell),
+            predictions=tuple(self.encoder.decode(b, logits)), targets=targets)
+
+
+def nan_message(value: float, step: int, cfg: TrainConfig) -> str:
+    """What to tell the user when the loss stopped being finite."""
+    what = "NaN" if math.isnan(value) else "infinite"
+    clip = (f"lower gradient clipping (now {cfg.clip_grad_norm:g})" if cfg.clip_grad_norm
+            else "enable gradient clipping")
+    return (f"loss became {what} at step {step}; lower the learning rate (now {cfg.lr:g}) or {clip}. "
+            f"The weights of the last step with a finite loss were restored.")
