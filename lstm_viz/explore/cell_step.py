@@ -168,24 +168,39 @@ def gru_step(x: ArrayLike, h_prev: ArrayLike, weights: CellWeights) -> dict[str,
     }
 
 
+def _number(a: float, digits: int) -> str:
+    text = f"{a:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
+
+
 def _fmt(v: np.ndarray, digits: int = 2) -> str:
     flat = np.asarray(v).ravel()
     if flat.size == 1:
-        return f"{flat[0]:.{digits}f}"
-    return r"\begin{bmatrix}" + r" \\ ".join(f"{a:.{digits}f}" for a in flat) + r"\end{bmatrix}"
+        return _number(flat[0], digits)
+    return r"\begin{bmatrix}" + r" \\ ".join(_number(a, digits) for a in flat) + r"\end{bmatrix}"
+
+
+def _operand(v: np.ndarray, digits: int = 2) -> str:
+    """A number as the operand of a product or sum: a negative scalar in parentheses ("1.00 \\cdot (-0.50)",
+    never "1.00 \\cdot -0.50"); a vector is a bracketed column already."""
+    text = _fmt(v, digits)
+    return f"({text})" if text.startswith("-") else text
 
 
 def substituted_equations(step: dict[str, np.ndarray], digits: int = 2) -> dict[str, str]:
-    """The state equations with this step's numbers in them (LaTeX), for one unbatched step."""
+    """The state equations with this step's numbers in them (LaTeX), for one unbatched step.
+
+    Every operand but a leading one is parenthesised when negative; results after "=" are not."""
     d = {k: _fmt(v, digits) for k, v in step.items()}
+    o = {k: _operand(v, digits) for k, v in step.items()}
     if "c" in step:  # LSTM
         return {
-            "c": rf"c_t = {d['f']} \cdot {d['c_prev']} + {d['i']} \cdot {d['g']} = {d['c']}",
+            "c": rf"c_t = {d['f']} \cdot {o['c_prev']} + {o['i']} \cdot {o['g']} = {d['c']}",
             "h": rf"h_t = {d['o']} \cdot \tanh({d['c']}) = {d['h']}",
         }
     return {
-        "n": rf"n_t = \tanh({d['pre_n_x']} + {d['r']} \cdot {d['pre_n_h']}) = {d['n']}",
-        "h": rf"h_t = (1 - {d['z']}) \cdot {d['n']} + {d['z']} \cdot {d['h_prev']} = {d['h']}",
+        "n": rf"n_t = \tanh({d['pre_n_x']} + {o['r']} \cdot {o['pre_n_h']}) = {d['n']}",
+        "h": rf"h_t = (1 - {o['z']}) \cdot {o['n']} + {o['z']} \cdot {o['h_prev']} = {d['h']}",
     }
 
 

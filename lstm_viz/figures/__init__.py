@@ -3,7 +3,7 @@
 Colour scales never autoscale: sigmoid gates on [0, 1] (one shared coloraxis), tanh values on [-1, 1]
 centred at 0, the raw cell state on [-m, m] (m = max |c|), gradient norms on a log axis.
 """
-from ._style import FONT_SIZE, TRUTH_COLOURS
+from ._style import DEFAULT_STYLE, FONT_SIZE, PROJECTOR, TRUTH_COLOURS, Style
 from .gradients import gradient_flow_figure
 from .heatmaps import gate_heatmaps, state_heatmap, unit_line
 from .saturation import gate_histograms, saturation_scatter
@@ -15,5 +15,5 @@ __all__ = [
     "truth_table_heatmap", "truth_table_shares", "truth_table_diagram", "gru_truth_table_diagram",
     "saturation_scatter", "gate_histograms",
     "gradient_flow_figure", "training_curves", "gate_grad_norm_curves",
-    "FONT_SIZE", "TRUTH_COLOURS",
+    "FONT_SIZE", "TRUTH_COLOURS", "Style", "DEFAULT_STYLE", "PROJECTOR",
 ]

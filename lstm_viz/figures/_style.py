@@ -1,6 +1,13 @@
-"""Fixed colour scales, fonts and axis helpers shared by every figure."""
+"""Fixed colour scales, fonts and axis helpers shared by every figure.
+
+Every text of a figure (title, subplot titles, ticks, axis titles, legend, colour bars) gets its size and
+colour here, from one `Style`, so a figure reads the same inside Streamlit (whose plotly theme would
+otherwise draw 12 px grey ticks) and in an exported HTML file. `PROJECTOR` is the style for a lecture hall.
+"""
 from __future__ import annotations
 
+import textwrap
+from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -11,6 +18,7 @@ from ..analysis.paging import TokenWindow, UnitSelection
 from ..record.results import Trace
 
 FONT_SIZE = 16  # readable from the back of a lecture hall
+TEXT_COLOUR = "#111111"  # near-black on white: about 18:1 contrast (Streamlit's grey ticks are about 3.7:1)
 SIGMOID_SCALE = "Viridis"  # sequential, for gates in [0, 1]
 DIVERGING_SCALE = "RdBu_r"  # blue < 0 < red, for tanh values and the cell state
 # Okabe-Ito colours (colour-blind safe); "in between" is a light grey so the saturated corners stand out.
@@ -22,23 +30,112 @@ MODEL_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9
 GATE_COLOURS = {"i": "#009E73", "f": "#0072B2", "g": "#E69F00", "o": "#CC79A7", "r": "#CC79A7", "z": "#0072B2",
                 "n": "#E69F00", "cell": "#D55E00", "hidden": "#000000"}
 MAX_TICK_LABELS = 60  # beyond this many tokens, label every k-th one
+FACET_TICK_LABELS = 20  # the same for a small panel of a grid (a third of the width)
 
 Window = Union[None, TokenWindow, slice, tuple[int, int]]
 Units = Union[None, UnitSelection, Sequence[int], np.ndarray]
 
 
-def make_figure(data: list[dict], layout: dict, font_size: int, title: Optional[str] = None,
+def check_font_size(font_size: Any) -> int:
+    if isinstance(font_size, bool) or not isinstance(font_size, (int, float)) or not 4 <= font_size <= 72:
+        raise ValueError(f"font_size must be a number between 4 and 72, got {font_size!r}")
+    return int(font_size)
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a figure's text looks. Builders take `font_size` (the common case) or a whole `style`."""
+
+    font_size: int = FONT_SIZE  # px of every text: ticks, axis titles, legend, hover, annotations
+    title_size: int = FONT_SIZE + 2  # px of the figure title and the subplot titles
+    text_colour: str = TEXT_COLOUR  # every text, dark on the white background
+    grid_colour: str = "#D9D9D9"  # light grid lines: visible, never competing with the data
+    title_chars: int = 34  # a longer title wraps (at ", " or spaces): a narrow column must not cut it
+    projector: bool = False  # a lecture hall: pages show one panel at a time and fewer controls
+
+    def __post_init__(self) -> None:
+        for name in ("font_size", "title_size"):
+            check_font_size(getattr(self, name))
+
+    @property
+    def tick_size(self) -> int:
+        return self.font_size
+
+
+DEFAULT_STYLE = Style()
+# 1280x720 at 150% zoom leaves about 850 css px: 20 px text is then 30 device px, readable from the back row
+PROJECTOR = Style(font_size=20, title_size=22, title_chars=30, projector=True)
+
+
+def resolve_style(font_size: Any = FONT_SIZE, style: Optional[Style] = None) -> Style:
+    """The style a builder draws with: `style` when given, else the default style at `font_size`."""
+    if style is not None:
+        if not isinstance(style, Style):
+            raise TypeError(f"style must be a lstm_viz.figures.Style, got {type(style).__name__}")
+        return style
+    size = check_font_size(font_size)
+    return DEFAULT_STYLE if size == FONT_SIZE else Style(font_size=size, title_size=size + 2)
+
+
+def wrap_title(text: str, width: int) -> str:
+    """A long title on several lines (`<br>`), broken after commas first, so no line is cut off."""
+    if len(text) <= width:
+        return text
+    lines: list[str] = []
+    for part in text.split(", "):
+        if lines and len(lines[-1]) + 2 + len(part) <= width:
+            lines[-1] += ", " + part
+        else:
+            if lines:
+                lines[-1] += ","
+            lines.extend(textwrap.wrap(part, width) or [part])
+    return "<br>".join(lines)
+
+
+def _style_axes(layout: dict, style: Style) -> None:
+    """Tick and axis-title fonts on every axis and colour bar, annotation fonts where none is set."""
+    tick = dict(size=style.tick_size, color=style.text_colour)
+    for key, axis in list(layout.items()):
+        if not isinstance(axis, dict):
+            continue
+        if key.startswith(("xaxis", "yaxis")):
+            axis.setdefault("tickfont", tick)
+            axis.setdefault("gridcolor", style.grid_colour)
+            axis.setdefault("linecolor", style.text_colour)
+            axis.setdefault("automargin", True)
+            if isinstance(axis.get("title"), dict):
+                axis["title"].setdefault("font", dict(size=style.font_size, color=style.text_colour))
+        elif key.startswith("coloraxis") and "colorbar" in axis:
+            bar = axis["colorbar"]
+            bar.setdefault("tickfont", tick)
+            if isinstance(bar.get("title"), dict):
+                bar["title"].setdefault("font", dict(size=style.font_size, color=style.text_colour))
+    for note in layout.get("annotations", ()):
+        font = note.setdefault("font", {})
+        font.setdefault("size", style.title_size if note.get("yanchor") == "bottom" and note.get("xref") == "paper"
+                        else style.font_size)
+        font.setdefault("color", style.text_colour)
+
+
+def make_figure(data: list[dict], layout: dict, style: Style, title: Optional[str] = None,
                 height: Optional[int] = None, **extra: Any) -> go.Figure:
     """Build the figure in one validated constructor call: plotly re-validates (and copies) the whole
     figure on every update_* call, so assembling plain dicts first is several times faster."""
+    fs = style.font_size
     layout = dict(layout)
-    layout.update(font=dict(size=font_size), hoverlabel=dict(font_size=font_size),
-                  margin=dict(l=10 + 4 * font_size, r=10 + 2 * font_size, t=20 + 3 * font_size,
-                              b=10 + 3 * font_size), **extra)
+    title = wrap_title(title, style.title_chars) if title else None
+    title_lines = title.count("<br>") + 1 if title else 0
+    layout.update(font=dict(size=fs, color=style.text_colour), hoverlabel=dict(font_size=fs),
+                  paper_bgcolor="white", plot_bgcolor="white",
+                  margin=dict(l=10 + 4 * fs, r=10 + 2 * fs, t=20 + 3 * fs + int(1.3 * style.title_size) *
+                              max(title_lines - 1, 0), b=10 + 3 * fs), **extra)
+    if isinstance(layout.get("legend"), dict):
+        layout["legend"].setdefault("font", dict(size=fs, color=style.text_colour))
+    _style_axes(layout, style)
     if title:
-        layout["title"] = dict(text=title)
+        layout["title"] = dict(text=title, font=dict(size=style.title_size, color=style.text_colour))
     if height:
-        layout["height"] = int(height)
+        layout["height"] = int(height) + int(1.3 * style.title_size) * max(title_lines - 1, 0)
     return go.Figure(data=data, layout=layout)
 
 
@@ -128,9 +225,20 @@ def unique_labels(labels: Sequence[str]) -> list[str]:
     return out
 
 
-def token_axis(labels: Sequence[str], steps: np.ndarray) -> dict:
+def tick_band_px(labels: Sequence[str], style: Style) -> int:
+    """Pixels the token tick labels take under an axis: one line each when upright (<= 8 labels),
+    else slanted at -45 degrees (about 0.6 em per character, times sin 45)."""
+    labels = [str(t) for t in labels]
+    lines = max((t.count("<br>") + 1 for t in labels), default=1)
+    if len(labels) <= 8:
+        return int(1.4 * style.tick_size * lines) + 6
+    longest = max((max(len(part) for part in t.split("<br>")) for t in labels), default=1)
+    return int(0.45 * style.tick_size * min(longest, 24) + 1.4 * style.tick_size * lines) + 6
+
+
+def token_axis(labels: Sequence[str], steps: np.ndarray, max_labels: int = MAX_TICK_LABELS) -> dict:
     """x-axis at integer positions with token tick labels (tokens may repeat, so not a category axis)."""
-    every = max(1, -(-len(steps) // MAX_TICK_LABELS))
+    every = max(1, -(-len(steps) // max_labels))
     return dict(tickmode="array", tickvals=steps[::every].tolist(), ticktext=list(labels[::every]),
                 tickangle=-45 if len(steps) > 8 else 0, showgrid=False, zeroline=False)
 
@@ -150,12 +258,6 @@ def symmetric_limit(*arrays: np.ndarray) -> float:
     """m = max |value| over the arrays (1 when all are zero or empty), for a [-m, m] colour range."""
     m = max((float(np.nanmax(np.abs(a))) for a in arrays if np.size(a)), default=0.0)
     return m if np.isfinite(m) and m > 0 else 1.0
-
-
-def check_font_size(font_size: Any) -> int:
-    if isinstance(font_size, bool) or not isinstance(font_size, (int, float)) or not 4 <= font_size <= 72:
-        raise ValueError(f"font_size must be a number between 4 and 72, got {font_size!r}")
-    return int(font_size)
 
 
 def batch_row(trace: Trace, batch_index: int) -> tuple[int, np.ndarray]:

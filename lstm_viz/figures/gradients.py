@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from ..analysis.trace_access import check_index, direction_label, to_numpy
 from ..record.results import GradientFlow
 from ._style import (
-    FONT_SIZE, MODEL_COLOURS, axis_names, check_font_size, grid, make_figure, token_axis, token_labels,
+    FONT_SIZE, MODEL_COLOURS, axis_names, resolve_style, Style, grid, make_figure, token_axis, token_labels,
 )
 
 ForgetProduct = Union[None, np.ndarray, Sequence[float], Mapping[str, np.ndarray]]
@@ -33,7 +33,7 @@ def _forget_row(fp: np.ndarray, batch_index: int, n: int) -> np.ndarray:
 def gradient_flow_figure(flows: Mapping[str, GradientFlow], batch_index: int = 0,
                          tokens: Optional[Sequence[str]] = None, forget_product: ForgetProduct = None,
                          layer: int = 0, direction: int = 0, mode: str = "overlay",
-                         font_size: int = FONT_SIZE) -> go.Figure:
+                         font_size: int = FONT_SIZE, style: Optional[Style] = None) -> go.Figure:
     """One line per model of ||dL/dh_t|| (solid) and, for an LSTM, ||dL/dc_t|| (dashed), over the valid steps.
 
     `flows`: name -> GradientFlow (e.g. {"LSTM": ..., "GRU": ..., "RNN": ...}). `forget_product`: an array
@@ -47,7 +47,8 @@ def gradient_flow_figure(flows: Mapping[str, GradientFlow], batch_index: int = 0
             raise TypeError(f"flows[{name!r}] must be a GradientFlow, got {type(flow).__name__}")
     if mode not in ("overlay", "side_by_side"):
         raise ValueError(f"mode must be 'overlay' or 'side_by_side', got {mode!r}")
-    font_size = check_font_size(font_size)
+    style = resolve_style(font_size, style)
+    font_size = style.font_size
     names = list(flows)
     if forget_product is not None and not isinstance(forget_product, Mapping):
         gated = [n for n in names if flows[n].kind in ("lstm", "gru")]
@@ -91,5 +92,5 @@ def gradient_flow_figure(flows: Mapping[str, GradientFlow], batch_index: int = 0
         layout[xa].update(token_axis(longest_labels, longest_steps))
     layout["yaxis"]["title"] = dict(text="norm (log scale)")
     layout["legend"] = dict(orientation="h", y=-0.3)
-    return make_figure(data, layout, font_size, f"gradient flow through time, layer {layer} "
+    return make_figure(data, layout, style, f"gradient flow through time, layer {layer} "
                        f"{direction_label(direction % 2)}", height=28 * font_size)

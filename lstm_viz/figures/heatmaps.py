@@ -26,10 +26,12 @@ from ._style import (
     Window,
     axis_names,
     batch_row,
-    check_font_size,
+    resolve_style, Style,
     grid,
     make_figure,
     symmetric_limit,
+    FACET_TICK_LABELS,
+    tick_band_px,
     token_axis,
     token_labels,
     unique_labels,
@@ -73,10 +75,10 @@ def _panel_units(trace: Trace, name: str, units: Units, n_units: int) -> np.ndar
 
 
 def _heatmap_figure(trace: Trace, names: Sequence[str], layer: int, direction: int, batch_index: int,
-                    tokens: Optional[Sequence[str]], units: Units, window: Window, font_size: int,
+                    tokens: Optional[Sequence[str]], units: Units, window: Window, style: Style,
                     title: Optional[str]) -> go.Figure:
     check_trace(trace)
-    font_size = check_font_size(font_size)
+    font_size = style.font_size
     layer = check_index("layer", layer, trace.num_layers)
     direction = check_index("direction", direction, trace.num_directions)
     b, mask_row = batch_row(trace, batch_index)
@@ -89,14 +91,23 @@ def _heatmap_figure(trace: Trace, names: Sequence[str], layer: int, direction: i
     x = unique_labels(token_labels(tokens, steps, int(mask_row.sum())))
     axes = _coloraxes(trace, names, layer, direction)
     rows = len(names)
-    gap = min(0.3 / rows, 0.05)
-    layout, refs = grid(rows, 1, titles=[LONG_NAMES[n] for n in names], share_x=True, row_gap=gap)
-    data = []
+    panels = []
     n_units_max = 1
-    for k, name in enumerate(names):
+    for name in names:
         v = to_numpy(values(trace, name)[layer, direction, b])  # [T, U]
         ids = _panel_units(trace, name, units, v.shape[-1])
         n_units_max = max(n_units_max, ids.size)
+        panels.append((name, v, ids))
+    # every panel carries its own token labels (a projected slide shows one panel at a time): the gap
+    # between panels holds them and the next panel's title, measured in pixels
+    row_px = int(np.clip(12 * n_units_max + 3 * font_size, 8 * font_size, 360))
+    label_px = tick_band_px(x, style)
+    gap_px = label_px + int(1.6 * style.title_size)
+    plot_px = rows * row_px + (rows - 1) * gap_px
+    layout, refs = grid(rows, 1, titles=[LONG_NAMES[n] for n in names], share_x=True,
+                        row_gap=gap_px / plot_px if rows > 1 else 0.0)
+    data = []
+    for k, (name, v, ids) in enumerate(panels):
         xa, ya, xr, yr = axis_names(k)
         z = np.ascontiguousarray(v[np.ix_(steps, ids)].T)  # [units, steps]; contiguous -> compact base64 JSON
         data.append(dict(
@@ -105,7 +116,7 @@ def _heatmap_figure(trace: Trace, names: Sequence[str], layer: int, direction: i
             hovertemplate=f"token %{{x}}<br>unit %{{y}}<br>{name} = %{{z:.3f}}<extra></extra>"))
         layout[ya].update(type="category", autorange="reversed", title=dict(text="unit"),
                           showticklabels=ids.size <= 64)
-        layout[xa].update(type="category", tickangle=-45 if len(x) > 8 else 0)
+        layout[xa].update(type="category", tickangle=-45 if len(x) > 8 else 0, showticklabels=True)
     placed: list[str] = []
     for k, name in enumerate(names):  # one colour bar per axis, beside the first panel that uses it
         axis, settings = axes[name]
@@ -117,14 +128,13 @@ def _heatmap_figure(trace: Trace, names: Sequence[str], layer: int, direction: i
         bar = dict(title=dict(text=settings.pop("title")), y=(y0 + y1) / 2, yanchor="middle",
                    len=max(y1 - y0, min(1.0, 1.5 / rows)), lenmode="fraction", x=1.01 + 0.1 * (len(placed) - 1))
         layout[axis] = dict(**settings, colorbar=bar)
-    row_px = int(np.clip(12 * n_units_max + 3 * font_size, 8 * font_size, 360))
-    return make_figure(data, layout, font_size, title or f"layer {layer} {direction_label(direction)}, sequence {b}",
-                       height=rows * row_px + 8 * font_size)
+    return make_figure(data, layout, style, title or f"layer {layer} {direction_label(direction)}, sequence {b}",
+                       height=plot_px + label_px + 6 * font_size)
 
 
 def gate_heatmaps(trace: Trace, layer: int = 0, direction: int = 0, batch_index: int = 0,
                   tokens: Optional[Sequence[str]] = None, units: Units = None, gates: Optional[Sequence[str]] = None,
-                  window: Window = None, font_size: int = FONT_SIZE, title: Optional[str] = None) -> go.Figure:
+                  window: Window = None, font_size: int = FONT_SIZE, style: Optional[Style] = None, title: Optional[str] = None) -> go.Figure:
     """One panel per gate, then cell (LSTM) and hidden; tokens on x, units on y; valid steps only.
 
     `tokens`: labels per input position; `units`: unit ids or a UnitSelection (with an LSTM projection,
@@ -133,45 +143,64 @@ def gate_heatmaps(trace: Trace, layer: int = 0, direction: int = 0, batch_index:
     """
     check_trace(trace)
     names = available_names(trace) if gates is None else gates
-    return _heatmap_figure(trace, names, layer, direction, batch_index, tokens, units, window, font_size, title)
+    return _heatmap_figure(trace, names, layer, direction, batch_index, tokens, units, window,
+                           resolve_style(font_size, style), title)
 
 
 def state_heatmap(trace: Trace, name: str = "hidden", layer: int = 0, direction: int = 0, batch_index: int = 0,
                   tokens: Optional[Sequence[str]] = None, units: Units = None, window: Window = None,
-                  font_size: int = FONT_SIZE, title: Optional[str] = None) -> go.Figure:
+                  font_size: int = FONT_SIZE, style: Optional[Style] = None, title: Optional[str] = None) -> go.Figure:
     """A single heatmap panel of one gate or state."""
-    return _heatmap_figure(trace, [name], layer, direction, batch_index, tokens, units, window, font_size, title)
+    return _heatmap_figure(trace, [name], layer, direction, batch_index, tokens, units, window,
+                           resolve_style(font_size, style), title)
 
 
 def unit_line(trace: Trace, unit: int, layer: int = 0, direction: int = 0, batch_index: int = 0,
               tokens: Optional[Sequence[str]] = None, names: Optional[Sequence[str]] = None,
-              window: Window = None, font_size: int = FONT_SIZE) -> go.Figure:
-    """Gate, cell and hidden values of one unit along the sentence (one line each).
+              window: Window = None, font_size: int = FONT_SIZE, style: Optional[Style] = None) -> go.Figure:
+    """Gate, cell and hidden values of one unit along the sentence: one small panel each (gates in the
+    first row, states in the second), so no line can hide under another.
 
-    The y range always covers [-1, 1] (every gate and bounded state), widened to fit the cell state.
+    Every panel shares one y range, which always covers [-1, 1] (every gate and bounded state), widened
+    to fit the cell state; every panel has its token labels.
     """
     check_trace(trace)
-    font_size = check_font_size(font_size)
+    style = resolve_style(font_size, style)
+    font_size = style.font_size
     layer = check_index("layer", layer, trace.num_layers)
     direction = check_index("direction", direction, trace.num_directions)
     b, mask_row = batch_row(trace, batch_index)
     names = [canonical_name(trace, n) for n in (available_names(trace) if names is None else names)]
     steps = valid_steps(mask_row, window)
     labels = token_labels(tokens, steps, int(mask_row.sum()))
+    cols = 3 if len(names) > 4 else min(len(names), 2) if len(names) > 1 else 1
+    rows = -(-len(names) // cols)
+    label_px = tick_band_px(labels[:: max(1, -(-len(labels) // FACET_TICK_LABELS))], style)
+    row_px = 9 * font_size
+    gap_px = label_px + int(1.6 * style.title_size)
+    plot_px = rows * row_px + (rows - 1) * gap_px
+    layout, refs = grid(rows, cols, titles=[LONG_NAMES[n] for n in names], share_x=True, share_y=True,
+                        row_gap=gap_px / plot_px if rows > 1 else 0.0, col_gap=0.04)
     data = []
     lo, hi = -1.0, 1.0
-    for name in names:
+    for k, name in enumerate(names):
         v = to_numpy(values(trace, name)[layer, direction, b])  # [T, U]
         u = check_index("unit", unit, v.shape[-1])
         y = v[steps, u].astype(np.float64)
         if y.size:
             lo, hi = min(lo, float(y.min())), max(hi, float(y.max()))
+        xr, yr = refs[k]
         data.append(dict(
             type="scatter", x=steps, y=y, mode="lines+markers", name=LONG_NAMES[name], customdata=labels,
-            line=dict(color=GATE_COLOURS.get(name), width=3, dash="solid" if name in ("cell", "hidden") else "dot"),
+            xaxis=xr, yaxis=yr, showlegend=False, line=dict(color=GATE_COLOURS.get(name), width=3),
+            marker=dict(size=max(6, font_size // 2)),
             hovertemplate=f"token %{{customdata}} (t=%{{x}})<br>{name} = %{{y:.3f}}<extra></extra>"))
     pad = 0.05 * (hi - lo)
-    layout = dict(yaxis=dict(range=[lo - pad, hi + pad], zeroline=True, title=dict(text="value")),
-                  xaxis=token_axis(labels, steps), legend=dict(orientation="h", y=-0.25))
-    return make_figure(data, layout, font_size, f"unit {unit}, layer {layer} {direction_label(direction)}, "
-                       f"sequence {b}", height=24 * font_size)
+    for k in range(len(names)):
+        xa, ya, _, _ = axis_names(k)
+        layout[xa].update(token_axis(labels, steps, FACET_TICK_LABELS), showticklabels=True)
+        layout[ya].update(range=[lo - pad, hi + pad], zeroline=True, zerolinecolor="#888888")
+    for r in range(rows):
+        layout[axis_names(r * cols)[1]]["title"] = dict(text="value")
+    return make_figure(data, layout, style, f"unit {unit}, layer {layer} {direction_label(direction)}, "
+                       f"sequence {b}", height=plot_px + label_px + 6 * font_size)

@@ -9,12 +9,12 @@ import plotly.graph_objects as go
 from ..analysis.trace_access import as_traces, available_names, canonical_name, check_index, direction_label
 from ..analysis.saturation import Saturation, gate_histogram
 from ..record.results import Trace
-from ._style import FONT_SIZE, GATE_COLOURS, axis_names, check_font_size, grid, make_figure
+from ._style import FONT_SIZE, GATE_COLOURS, axis_names, resolve_style, Style, grid, make_figure
 from .heatmaps import LONG_NAMES
 
 
 def saturation_scatter(sat: Saturation, gate: Union[None, str, Sequence[str]] = None, layer: int = 0,
-                       direction: int = 0, font_size: int = FONT_SIZE) -> go.Figure:
+                       direction: int = 0, font_size: int = FONT_SIZE, style: Optional[Style] = None) -> go.Figure:
     """x = left-saturated fraction, y = right-saturated fraction, one point per unit (hover: unit id).
 
     `gate` None draws every gate, one coloured trace each. Points lie on or below the line x + y = 1; units
@@ -22,7 +22,8 @@ def saturation_scatter(sat: Saturation, gate: Union[None, str, Sequence[str]] = 
     """
     if not isinstance(sat, Saturation):
         raise TypeError(f"expected a Saturation from lstm_viz.analysis.saturation, got {type(sat).__name__}")
-    font_size = check_font_size(font_size)
+    style = resolve_style(font_size, style)
+    font_size = style.font_size
     gates = list(sat.gate_names) if gate is None else [gate] if isinstance(gate, str) else list(gate)
     for g in gates:
         if g not in sat.gate_names:
@@ -44,15 +45,16 @@ def saturation_scatter(sat: Saturation, gate: Union[None, str, Sequence[str]] = 
         yaxis=dict(range=[-0.02, 1.02], title=dict(text="fraction right-saturated"), tickformat=".0%",
                    scaleanchor="x", scaleratio=1, constrain="domain"),  # a narrow column must not stretch y
         shapes=[dict(type="line", x0=0, y0=1, x1=1, y1=0, line=dict(dash="dot", color="grey"))])
-    return make_figure(data, layout, font_size, f"gate saturation (low {sat.low:g}, high {sat.high:g}), "
-                       f"layer {layer} {direction_label(direction)}, {sat.n_steps} steps", height=32 * font_size)
+    return make_figure(data, layout, style, f"gate saturation, layer {layer} {direction_label(direction)}, "
+                       f"{sat.n_steps} steps, thresholds {sat.low:g} / {sat.high:g}", height=32 * font_size)
 
 
 def gate_histograms(traces: Union[Trace, Sequence[Trace]], layer: int = 0, direction: int = 0,
-                    gates: Optional[Sequence[str]] = None, bins: int = 50, font_size: int = FONT_SIZE) -> go.Figure:
+                    gates: Optional[Sequence[str]] = None, bins: int = 50, font_size: int = FONT_SIZE, style: Optional[Style] = None) -> go.Figure:
     """One histogram per gate (default every gate) over all valid steps and units; fixed x ranges."""
     traces = as_traces(traces)
-    font_size = check_font_size(font_size)
+    style = resolve_style(font_size, style)
+    font_size = style.font_size
     if gates is None:
         gates = traces[0].gate_names or ("hidden",)  # a plain RNN has no gates: show its h_t
     names = [canonical_name(traces[0], g) for g in gates]
@@ -74,5 +76,5 @@ def gate_histograms(traces: Union[Trace, Sequence[Trace]], layer: int = 0, direc
         layout[xa].update(range=list(h.value_range))
         layout[ya].update(tickformat=".0%", rangemode="tozero")
     layout["yaxis"]["title"] = dict(text="share of steps")
-    return make_figure(data, layout, font_size, f"gate values, layer {layer} {direction_label(direction)}",
+    return make_figure(data, layout, style, f"gate values, layer {layer} {direction_label(direction)}",
                        height=22 * font_size, bargap=0)

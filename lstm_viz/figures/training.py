@@ -1,13 +1,13 @@
 """Training curves from the Trainer's events (plain dicts)."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Optional, Any, Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
 from ..record.results import GRU_GATES, LSTM_GATES
-from ._style import FONT_SIZE, GATE_COLOURS, MODEL_COLOURS, check_font_size, grid, make_figure
+from ._style import FONT_SIZE, GATE_COLOURS, MODEL_COLOURS, resolve_style, Style, grid, make_figure
 
 _GATE_ORDER = {g: k for k, g in enumerate(LSTM_GATES + GRU_GATES)}
 
@@ -36,10 +36,11 @@ def _empty_note(font_size: int) -> dict:
                 font=dict(size=font_size + 4, color="grey"))
 
 
-def training_curves(events: Sequence[Mapping], font_size: int = FONT_SIZE) -> go.Figure:
+def training_curves(events: Sequence[Mapping], font_size: int = FONT_SIZE, style: Optional[Style] = None) -> go.Figure:
     """Loss (left) and accuracy / dev_accuracy (right, on [0, 1]) against the training step."""
     events = _check_events(events)
-    font_size = check_font_size(font_size)
+    style = resolve_style(font_size, style)
+    font_size = style.font_size
     layout, refs = grid(1, 2, titles=["loss", "accuracy"], col_gap=0.1)
     data = []
     for key, col, colour, dash in (("loss", 0, MODEL_COLOURS[0], "solid"), ("accuracy", 1, MODEL_COLOURS[1], "solid"),
@@ -57,7 +58,7 @@ def training_curves(events: Sequence[Mapping], font_size: int = FONT_SIZE) -> go
     for xa in ("xaxis", "xaxis2"):
         layout[xa]["title"] = dict(text="step")
     layout["legend"] = dict(orientation="h", y=-0.3)
-    return make_figure(data, layout, font_size, None, height=24 * font_size)
+    return make_figure(data, layout, style, None, height=24 * font_size)
 
 
 def _key_label(key: Any) -> tuple[tuple, str]:
@@ -80,10 +81,11 @@ def _line_style(key: Any, k: int) -> dict:
     return dict(color=MODEL_COLOURS[k % len(MODEL_COLOURS)], width=2)
 
 
-def gate_grad_norm_curves(events: Sequence[Mapping], font_size: int = FONT_SIZE) -> go.Figure:
+def gate_grad_norm_curves(events: Sequence[Mapping], font_size: int = FONT_SIZE, style: Optional[Style] = None) -> go.Figure:
     """One line per (layer, direction, gate) of the events' `gate_grad_norms`, on a log y-axis."""
     events = _check_events(events)
-    font_size = check_font_size(font_size)
+    style = resolve_style(font_size, style)
+    font_size = style.font_size
     keys: dict[Any, tuple] = {}
     for e in events:
         norms = e.get("gate_grad_norms") or {}
@@ -102,8 +104,18 @@ def gate_grad_norm_curves(events: Sequence[Mapping], font_size: int = FONT_SIZE)
         data.append(dict(type="scatter", x=x, y=np.where(y > 0, y, np.nan), mode="lines", name=label,
                          line=_line_style(key, k),
                          hovertemplate=f"{label}<br>step %{{x}}<br>‖grad‖ %{{y:.3g}}<extra></extra>"))
+    # the legend is a grid below the plot: one row per (layer, direction), one column per gate, never a
+    # scrolling list (16 entries for a 2-layer bidirectional LSTM)
+    per_row = max(1, max((sum(1 for q in keys if keys[q][1].rsplit(" ", 1)[0] == keys[k][1].rsplit(" ", 1)[0])
+                          for k in keys), default=1))
+    rows = -(-len(keys) // per_row)
+    legend = dict(orientation="h", y=-0.12, yanchor="top", x=0, entrywidth=1.0 / per_row - 0.01,
+                  entrywidthmode="fraction", traceorder="normal")
     layout = dict(yaxis=dict(type="log", exponentformat="power", title=dict(text="gradient norm (log scale)")),
-                  xaxis=dict(title=dict(text="step")))
+                  xaxis=dict(title=dict(text="step")), legend=legend)
     if not keys:
         layout["annotations"] = [_empty_note(font_size)]
-    return make_figure(data, layout, font_size, "gradient norm per gate", height=24 * font_size)
+    legend_px = int(rows * 1.8 * font_size)
+    fig = make_figure(data, layout, style, "gradient norm per gate", height=24 * font_size + legend_px)
+    fig.layout.margin.b = 10 + 5 * font_size + legend_px
+    return fig

@@ -13,7 +13,7 @@ from ._style import (
     TRUTH_COLOURS,
     Units,
     Window,
-    check_font_size,
+    resolve_style, Style,
     grid,
     make_figure,
     token_axis,
@@ -30,10 +30,10 @@ def _check_table(table: object) -> TruthTable:
     return table
 
 
-def _selection(table, layer, direction, batch_index, window, font_size):
+def _selection(table, layer, direction, batch_index, window, style: Style):
     """Checked arguments of one sequence's view -> (table, font_size, layer, direction, b, steps, n_valid)."""
     table = _check_table(table)
-    font_size = check_font_size(font_size)
+    font_size = style.font_size
     layer = check_index("layer", layer, table.num_layers)
     direction = check_index("direction", direction, table.num_directions)
     b = check_index("batch_index", batch_index, table.mask.shape[0])
@@ -43,14 +43,15 @@ def _selection(table, layer, direction, batch_index, window, font_size):
 
 def truth_table_heatmap(table: TruthTable, layer: int = 0, direction: int = 0, batch_index: int = 0,
                         tokens: Optional[Sequence[str]] = None, units: Units = None, window: Window = None,
-                        font_size: int = FONT_SIZE) -> go.Figure:
+                        font_size: int = FONT_SIZE, style: Optional[Style] = None) -> go.Figure:
     """Category of every (unit, token) of one sequence, with a legend naming the categories.
 
     One heatmap trace per category (1 where the cell is in it, gaps elsewhere), so the hover and the
     legend name the category without a per-cell string array, and a click on the legend hides one.
     """
+    style = resolve_style(font_size, style)
     table, font_size, layer, direction, b, steps, n_valid = _selection(table, layer, direction, batch_index,
-                                                                        window, font_size)
+                                                                        window, style)
     x = unique_labels(token_labels(tokens, steps, n_valid))
     codes = table.codes[layer, direction, b]  # [T, H]
     ids = unit_ids(units, codes.shape[-1])
@@ -70,16 +71,17 @@ def truth_table_heatmap(table: TruthTable, layer: int = 0, direction: int = 0, b
         yaxis=dict(type="category", autorange="reversed", title=dict(text="unit"), showticklabels=ids.size <= 64),
         legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0))
     height = int(np.clip(12 * ids.size + 3 * font_size, 8 * font_size, 720)) + 10 * font_size
-    return make_figure(data, layout, font_size, f"truth table (low {table.low:g}, high {table.high:g}), "
-                       f"layer {layer} {direction_label(direction)}, sequence {b}", height=height)
+    return make_figure(data, layout, style, f"truth table, layer {layer} {direction_label(direction)}, "
+                       f"sequence {b}, thresholds {table.low:g} / {table.high:g}", height=height)
 
 
 def truth_table_shares(table: TruthTable, layer: int = 0, direction: int = 0, batch_index: int = 0,
                        tokens: Optional[Sequence[str]] = None, window: Window = None,
-                       font_size: int = FONT_SIZE) -> go.Figure:
+                       font_size: int = FONT_SIZE, style: Optional[Style] = None) -> go.Figure:
     """Stacked bars: share of units in each category per token (left) and per layer/direction (right)."""
+    style = resolve_style(font_size, style)
     table, font_size, layer, direction, b, steps, n_valid = _selection(table, layer, direction, batch_index,
-                                                                        window, font_size)
+                                                                        window, style)
     labels = token_labels(tokens, steps, n_valid)
     shares = table.shares_per_token[layer, direction, b][steps]  # [steps, K]
     n_l, n_d = table.num_layers, table.num_directions
@@ -101,7 +103,7 @@ def truth_table_shares(table: TruthTable, layer: int = 0, direction: int = 0, ba
     layout["xaxis2"].update(type="category")
     for ya in ("yaxis", "yaxis2"):
         layout[ya].update(range=[0, 1], tickformat=".0%")
-    return make_figure(data, layout, font_size, "truth-table shares", height=28 * font_size, barmode="stack",
+    return make_figure(data, layout, style, "truth-table shares", height=28 * font_size, barmode="stack",
                        bargap=0.1)
 
 
@@ -117,24 +119,36 @@ def _regions(low: float, high: float, kind: str) -> list[tuple[str, float, float
 Point = Union[None, float, Sequence[float], np.ndarray]
 
 
-def _diagram(x: Point, y: Point, low: float, high: float, kind: str, font_size: int) -> go.Figure:
+def _label_spot(x0: float, x1: float, y0: float, y1: float) -> tuple[float, float, str, str]:
+    """Where a region's name goes: outside the unit square, above (top regions) or below (bottom ones) the
+    region's outer corner, so no dot inside the square can cover it. -> (x, y, xanchor, yanchor)."""
+    x, xanchor = (0.0, "left") if x0 == 0 else (1.0, "right")
+    if y1 == 1:
+        return x, 1.0 + LABEL_GAP, xanchor, "bottom"
+    return x, -LABEL_GAP, xanchor, "top"
+
+
+LABEL_GAP = 0.04  # space between the square and the region names around it (data units)
+
+
+def _diagram(x: Point, y: Point, low: float, high: float, kind: str, style: Style) -> go.Figure:
     check_thresholds(low, high)
-    font_size = check_font_size(font_size)
+    font_size = style.font_size
     xname, yname = ("f", "i") if kind == "lstm" else ("z", "r")
     data = []
     shapes = [dict(type="rect", x0=0, x1=1, y0=0, y1=1, fillcolor=TRUTH_COLOURS["in between"],
                    line=dict(width=0), layer="below")]
-    annotations = [dict(x=0.5, y=0.5, text="in between", showarrow=False, font=dict(size=font_size))]
+    annotations = []
     for name, x0, x1, y0, y1 in _regions(low, high, kind):
         shapes.append(dict(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=TRUTH_COLOURS[name], opacity=0.75,
                            line=dict(width=1, color="white"), layer="below"))
-        # label just outside the region's inner corner: the corners are small with the default thresholds,
-        # and a saturated gate puts the point right in one, which a label on top would hide
-        ax, xanchor = (x1, "left") if x0 == 0 else (x0, "right")
-        ay, yanchor = (y1, "bottom") if y0 == 0 and y1 < 1 else (y0, "top") if y1 == 1 and y0 > 0 else (0.5, "middle")
+        ax, ay, xanchor, yanchor = _label_spot(x0, x1, y0, y1)
         annotations.append(dict(x=ax, y=ay, xanchor=xanchor, yanchor=yanchor, text=name, showarrow=False,
-                                bgcolor="rgba(255,255,255,0.8)", bordercolor=TRUTH_COLOURS[name], borderwidth=2,
-                                font=dict(size=font_size, color="#222222")))
+                                bgcolor="white", bordercolor=TRUTH_COLOURS[name], borderwidth=3, borderpad=2,
+                                font=dict(size=font_size, color=style.text_colour)))
+    # "in between" (the grey middle) is named below the square, between the two bottom names
+    annotations.append(dict(x=0.5, y=-LABEL_GAP, xanchor="center", yanchor="top", text="in between",
+                            showarrow=False, font=dict(size=font_size, color=style.text_colour)))
     if (x is None) != (y is None):
         raise ValueError(f"give both {yname} and {xname} to place a point, or neither")
     if x is not None:
@@ -144,26 +158,36 @@ def _diagram(x: Point, y: Point, low: float, high: float, kind: str, font_size: 
             raise ValueError(f"{yname} and {xname} need the same number of values, got {ys.size} and {xs.size}")
         data.append(dict(
             type="scatter", x=xs, y=ys, mode="markers", name="now", showlegend=False, cliponaxis=False,
-            marker=dict(size=font_size + 6, color="black", line=dict(width=2, color="white")),
+            marker=dict(size=font_size if xs.size == 1 else max(8, font_size // 2), color="black",
+                        opacity=1.0 if xs.size == 1 else 0.7, line=dict(width=2, color="white")),
             hovertemplate=f"{xname} = %{{x:.3f}}<br>{yname} = %{{y:.3f}}<extra></extra>"))
     long = {"f": "forget gate f", "i": "input gate i", "z": "update gate z", "r": "reset gate r"}
     ticks = sorted({0.0, float(low), float(high), 1.0})
+    # the names sit in bands above and below the square: the axes reach past [0, 1] to hold them
+    band = LABEL_GAP + 2.2 * font_size / SQUARE_PX
     layout = dict(
-        xaxis=dict(range=[0, 1], title=dict(text=long[xname]), constrain="domain", tickvals=ticks, showgrid=False),
-        yaxis=dict(range=[0, 1], title=dict(text=long[yname]), scaleanchor="x", scaleratio=1, tickvals=ticks,
-                   showgrid=False),
+        xaxis=dict(range=[-0.03, 1.03], title=dict(text=long[xname]), constrain="domain", tickvals=ticks,
+                   ticktext=[f"{t:g}" for t in ticks], showgrid=False, zeroline=False),
+        yaxis=dict(range=[-band, 1 + band], title=dict(text=long[yname]), scaleanchor="x",
+                   scaleratio=1, tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], showgrid=False,
+                   zeroline=False),
         shapes=shapes, annotations=annotations)
-    return make_figure(data, layout, font_size, None, height=32 * font_size, width=32 * font_size)
+    side = SQUARE_PX * font_size // FONT_SIZE
+    return make_figure(data, layout, style, None, height=int(side * (1 + 2 * band)) + 6 * font_size,
+                       width=side + 6 * font_size)
+
+
+SQUARE_PX = 360  # side of the unit square at the default font size: room for the four names around it
 
 
 def truth_table_diagram(i: Point = None, f: Point = None, low: float = 0.1, high: float = 0.9,
-                        font_size: int = FONT_SIZE) -> go.Figure:
+                        font_size: int = FONT_SIZE, style: Optional[Style] = None) -> go.Figure:
     """LSTM: the unit square (x = forget gate f, y = input gate i) with the four corners labelled and the
     current (f, i) placed on it; i and f may be arrays (one point per unit) or None (no point)."""
-    return _diagram(f, i, low, high, "lstm", font_size)
+    return _diagram(f, i, low, high, "lstm", resolve_style(font_size, style))
 
 
 def gru_truth_table_diagram(r: Point = None, z: Point = None, low: float = 0.1, high: float = 0.9,
-                            font_size: int = FONT_SIZE) -> go.Figure:
+                            font_size: int = FONT_SIZE, style: Optional[Style] = None) -> go.Figure:
     """GRU: the unit square (x = update gate z, y = reset gate r) with keep / overwrite / reset+overwrite."""
-    return _diagram(z, r, low, high, "gru", font_size)
+    return _diagram(z, r, low, high, "gru", resolve_style(font_size, style))
