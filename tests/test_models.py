@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_viz.data.batching import IGNORE_INDEX, BatchEncoder, make_batches
+from lstm_viz.data.batching import IGNORE_INDEX, BatchEncoder, count_batches, make_batches
 from lstm_viz.data.corpus import LabelledText, TaggedSentence
 from lstm_viz.data.vocab import PAD, UNK, Vocab
 from lstm_viz.training.models import Classifier, ModelConfig, Tagger, build_model, load_glove, preset
@@ -84,6 +84,25 @@ def test_make_batches_covers_every_item_once():
     assert sorted(n for b in batches for n in b.lengths.tolist()) == list(range(1, 40))
     with pytest.raises(ValueError, match="batch_size"):
         make_batches(enc, items, 0)
+
+
+def test_make_batches_bounds_padded_tokens_per_batch():
+    import random
+    enc = _encoder()
+    rng = random.Random(0)
+    lengths = [rng.randint(1, 20) for _ in range(100)] + [rng.randint(100, 300) for _ in range(100)] + [1200]
+    items = [enc.encode(TaggedSentence(tuple(["the"] * n), tuple(["DET"] * n))) for n in lengths]
+    for shuffle in (False, True):
+        batches = make_batches(enc, items, 32, shuffle=shuffle, rng=random.Random(2), max_tokens=1000)
+        assert sorted(n for b in batches for n in b.lengths.tolist()) == sorted(lengths)  # each item once
+        for b in batches:
+            assert b.tokens.shape[0] <= 32
+            assert b.tokens.numel() <= 1000 or b.tokens.shape[0] == 1  # only a lone long item may exceed it
+        assert any(b.tokens.shape[0] == 32 for b in batches)  # short items still fill whole batches
+    assert count_batches(items, 32, max_tokens=1000) == len(make_batches(enc, items, 32, max_tokens=1000))
+    assert count_batches(items, 32) == len(make_batches(enc, items, 32)) == 7  # 201 items
+    with pytest.raises(ValueError, match="max_tokens"):
+        make_batches(enc, items, 4, max_tokens=0)
 
 
 def test_encoder_rejects_wrong_example_types():

@@ -38,7 +38,9 @@ class Batch:
     def to(self, device: Union[str, torch.device]) -> "Batch":
         if torch.device(device) == self.tokens.device:
             return self
-        move = (lambda t: None if t is None else t.to(device, non_blocking=True))
+        def move(t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+            return None if t is None else t.to(device, non_blocking=True)
+
         return replace(self, tokens=move(self.tokens), targets=move(self.targets), chars=move(self.chars))
 
 
@@ -127,11 +129,31 @@ def make_batches(
     shuffle: bool = False,
     rng: Optional[random.Random] = None,
     bucket: bool = True,
+    max_tokens: Optional[int] = None,
 ) -> list[Batch]:
-    """Group items into batches. With `bucket`, items are sorted by length inside pools of 50 batches, so a
-    batch holds similar lengths (little padding) while the pools keep the order random when shuffling."""
+    """Group items into batches of at most `batch_size` sequences and, with `max_tokens`, at most that many
+    padded tokens (batch x longest length; a longer single item still forms its own batch), which bounds
+    the time of a step on long documents.
+
+    With `bucket`, items are sorted by length inside pools of 50 batches, so a batch holds similar lengths
+    (little padding) while the pools keep the order random when shuffling."""
+    groups = _batch_groups(items, batch_size, shuffle, rng, bucket, max_tokens)
+    return [encoder.collate([items[i] for i in g]) for g in groups]
+
+
+def count_batches(items: Sequence[Encoded], batch_size: int, *, bucket: bool = True,
+                  max_tokens: Optional[int] = None) -> int:
+    """How many batches `make_batches` forms (exact without shuffling; with shuffling, `max_tokens` can cut
+    the shuffled pools into a few more or fewer batches)."""
+    return len(_batch_groups(items, batch_size, False, None, bucket, max_tokens))
+
+
+def _batch_groups(items: Sequence[Encoded], batch_size: int, shuffle: bool, rng: Optional[random.Random],
+                  bucket: bool, max_tokens: Optional[int]) -> list[list[int]]:
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if max_tokens is not None and max_tokens < 1:
+        raise ValueError(f"max_tokens must be >= 1 or None, got {max_tokens}")
     order = list(range(len(items)))
     if shuffle:
         (rng or random.Random(0)).shuffle(order)
@@ -139,7 +161,27 @@ def make_batches(
         pool = batch_size * 50
         order = [i for s in range(0, len(order), pool)
                  for i in sorted(order[s: s + pool], key=lambda j: len(items[j].ids))]
-    groups = [order[s: s + batch_size] for s in range(0, len(order), batch_size)]
+    groups = _group(order, [len(it.ids) for it in items], batch_size, max_tokens)
     if shuffle and bucket and batch_size > 1:
         (rng or random.Random(0)).shuffle(groups)
-    return [encoder.collate([items[i] for i in g]) for g in groups]
+    return groups
+
+
+def _group(order: list[int], lengths: list[int], batch_size: int, max_tokens: Optional[int]) -> list[list[int]]:
+    """Consecutive runs of `order` with <= batch_size items and <= max_tokens padded tokens each."""
+    if max_tokens is None:
+        return [order[s: s + batch_size] for s in range(0, len(order), batch_size)]
+    groups: list[list[int]] = []
+    group: list[int] = []
+    longest = 0
+    for i in order:
+        grown = max(longest, lengths[i])
+        if group and (len(group) == batch_size or (len(group) + 1) * grown > max_tokens):
+            groups.append(group)
+            group, grown = [], lengths[i]
+        group.append(i)
+        longest = grown
+    if group:
+        groups.append(group)
+    return groups
+
