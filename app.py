@@ -7,10 +7,16 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages._common import sidebar, warm_up_torch
+from app_pages.page_guard import run_page
+from app_pages._view import (apply_page_css, follow_link_model, missing_model_notice, projector_on,
+                             projector_switch, read_link_once, show_link_notes)
 
 HERE = Path(__file__).resolve().parent
+ICON = str(HERE / "app_pages" / "assets" / "icon.png")  # served by the app itself: no request leaves the machine
 
-st.set_page_config(page_title="lstm-viz", page_icon=":material/repeat:", layout="wide")
+read_link_once()  # ?projector=1&model=...&input=... of the opening URL (checked; see app_pages/_view.py)
+st.set_page_config(page_title="lstm-viz", page_icon=ICON, layout="wide",
+                   initial_sidebar_state="collapsed" if projector_on() else "auto")
 
 
 def page(file: str, title: str, icon: str, **kw) -> st.Page:
@@ -41,5 +47,10 @@ PAGES = {
 
 warm_up_torch()
 navigation = st.navigation(PAGES)
+follow_link_model()
+projector_switch()
 sidebar()
-navigation.run()
+apply_page_css()
+show_link_notes()
+missing_model_notice()
+run_page(navigation)  # no traceback reaches a user: a short message, logged on the server

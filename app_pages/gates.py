@@ -4,7 +4,9 @@ import streamlit as st
 from lstm_viz.explore import page_data
 from lstm_viz.analysis import window_tokens
 from lstm_viz.figures.heatmaps import LONG_NAMES
-from app_pages._common import FONT_SIZE, guarded, layer_direction, session_cached, subject_and_input
+from app_pages._common import guarded, layer_direction, session_cached, subject_and_input
+from app_pages._step_through import step_through_panel
+from app_pages._view import controls, figure_style, link, projector_on, seed_widget, share_view
 
 st.title("Gates")
 st.caption("Each column is a token, each row a unit. Sigmoid gates share one colour scale on [0, 1]; the "
@@ -39,40 +41,69 @@ elif pos_tags is not None:
 elif predicted is None:
     st.caption("This model has no output layer, so there are no predictions to show.")
 
-layer, direction = layer_direction(recording.num_layers, recording.num_directions, key="gates")
-names = page_data.rank_targets(recording)
-c1, c2, c3 = st.columns(3)
-tags = (gold if gold is not None else pos_tags) if subject.task == "pos" else None
-tag_options = page_data.correlation_tags(tags, subject.label_names)
-orders = [o for o in page_data.ORDERS if o != "correlation" or tag_options]
-labels = {"index": "unit index", "variance": "variance (most active first)",
-          "saturation": "saturation (most saturated first)", "correlation": "correlation with a tag"}
-by = c1.selectbox("Order units by", orders, format_func=labels.get, key="gates_by",
-                  help="Rank the units over every token of this input")
-of = c2.selectbox("Ranked on", names, format_func=LONG_NAMES.get, key="gates_of", disabled=by == "index")
-tag = c3.selectbox("Tag", tag_options, key="gates_tag",
-                   help="Tags (" + ("gold" if gold is not None else "predicted") + ") that occur in this input") \
-    if by == "correlation" else None
-if by != "correlation" and subject.task == "pos" and not tag_options:
-    c3.caption("Correlation with a tag needs at least two different tags in the input.")
+style = figure_style()
+view_link = link()
+seed_widget("gates_layer", view_link.layer, range(recording.num_layers), "layer")
+seed_widget("gates_direction", view_link.direction, range(recording.num_directions), "direction")
+with controls("Layer, units and order"):
+    layer, direction = layer_direction(recording.num_layers, recording.num_directions, key="gates")
+    names = page_data.rank_targets(recording)
+    c1, c2, c3 = st.columns(3)
+    tags = (gold if gold is not None else pos_tags) if subject.task == "pos" else None
+    tag_options = page_data.correlation_tags(tags, subject.label_names)
+    orders = [o for o in page_data.ORDERS if o != "correlation" or tag_options]
+    labels = {"index": "unit index", "variance": "variance (most active first)",
+              "saturation": "saturation (most saturated first)", "correlation": "correlation with a tag"}
+    by = c1.selectbox("Order units by", orders, format_func=labels.get, key="gates_by",
+                      help="Rank the units over every token of this input")
+    of = c2.selectbox("Ranked on", names, format_func=LONG_NAMES.get, key="gates_of", disabled=by == "index")
+    tag = c3.selectbox("Tag", tag_options, key="gates_tag",
+                       help="Tags (" + ("gold" if gold is not None else "predicted") + ") that occur in this input") \
+        if by == "correlation" else None
+    if by != "correlation" and subject.task == "pos" and not tag_options:
+        c3.caption("Correlation with a tag needs at least two different tags in the input.")
 
-total_units = recording.hidden_size
-c1, c2 = st.columns(2, gap="large")
-max_units = page_data.MAX_UNITS
-if total_units > 1:
-    max_units = c1.slider("Units to show", 1, min(total_units, page_data.MAX_UNITS), min(total_units, page_data.MAX_UNITS),
-                          key="gates_max_units", help=f"At most {page_data.MAX_UNITS}, chosen by the order above")
-pages = window_tokens(len(tokens), page_data.MAX_TOKENS).n_pages
-page = c2.slider("Token page", 1, pages, 1, key="gates_page",
-                 help=f"{page_data.MAX_TOKENS} tokens per page") - 1 if pages > 1 else 0
-shown = st.multiselect("Show", list(recording.gate_names) + (["cell"] if recording.cell is not None else [])
-                       + ["hidden"], default=None, format_func=LONG_NAMES.get, key="gates_show",
-                       placeholder="all gates and states")
+    total_units = recording.hidden_size
+    c1, c2 = st.columns(2, gap="large")
+    max_units = page_data.MAX_UNITS
+    if total_units > 1:
+        max_units = c1.slider("Units to show", 1, min(total_units, page_data.MAX_UNITS), min(total_units, page_data.MAX_UNITS),
+                              key="gates_max_units", help=f"At most {page_data.MAX_UNITS}, chosen by the order above")
+    pages = window_tokens(len(tokens), page_data.MAX_TOKENS).n_pages
+    page = c2.slider("Token page", 1, pages, 1, key="gates_page",
+                     help=f"{page_data.MAX_TOKENS} tokens per page") - 1 if pages > 1 else 0
+    panels = list(recording.gate_names) + (["cell"] if recording.cell is not None else []) + ["hidden"]
+    if projector_on():  # one panel at a time on a 720 px screen, with previous / next
+        seed_widget("gates_one", view_link.gate, panels, "gate")
+        shown = None
+    else:
+        seed_widget("gates_show", view_link.gate, panels, "gate")
+        if isinstance(st.session_state.get("gates_show"), str):
+            st.session_state["gates_show"] = [st.session_state["gates_show"]]
+        shown = st.multiselect("Show", panels, default=None, format_func=LONG_NAMES.get, key="gates_show",
+                               placeholder="all gates and states")
+if projector_on():
+    if st.session_state.get("gates_one") not in panels:
+        st.session_state["gates_one"] = panels[0]
 
+    def flip(delta: int) -> None:
+        k = panels.index(st.session_state["gates_one"])
+        st.session_state["gates_one"] = panels[(k + delta) % len(panels)]
+
+    b1, b2, b3 = st.columns([1, 3, 1])
+    b1.button("Previous gate", icon=":material/chevron_left:", on_click=flip, args=(-1,), key="gates_prev_panel",
+              width="stretch")
+    b2.segmented_control("Gate or state", panels, format_func=LONG_NAMES.get, key="gates_one",
+                         label_visibility="collapsed")
+    b3.button("Next gate", icon=":material/chevron_right:", on_click=flip, args=(1,), key="gates_next_panel",
+              width="stretch")
+    shown = [st.session_state.get("gates_one") or panels[0]]  # a segmented control can be clicked off
+
+seed_widget("gates_unit", view_link.units[0] if view_link.units else None, range(recording.hidden_size), "unit")
 view = guarded(page_data.build_gates_view, recording, tokens, pos_tags, gold if pos_tags is not None else None,
                layer=layer, direction=direction, page=page, by=by, of=of, tags=tags, tag=tag,
                unit=st.session_state.get("gates_unit"), max_units=max_units, names=shown or None,
-               font_size=FONT_SIZE)
+               style=style)
 if view is None:
     st.stop()
 for note in view.notes:
@@ -87,3 +118,11 @@ if st.session_state.get("gates_unit") not in ids:
 st.selectbox("Unit", ids, key="gates_unit", format_func=lambda u: f"unit {u}" + (
     f" ({view.units.by} {scores[u]:+.3g})" if u in scores else ""))
 st.plotly_chart(view.line, width="stretch")
+
+st.subheader("Step through the sentence")
+seed_widget("gates_step_pos", view_link.token, range(len(tokens)), "token")
+step_through_panel(recording, tokens, int(st.session_state["gates_unit"]), layer, direction, "gates", style)
+share_view(layer=layer if recording.num_layers > 1 else None,
+           direction=direction if recording.num_directions > 1 else None,
+           units=(int(st.session_state["gates_unit"]),), gate=shown[0] if shown and len(shown) == 1 else None,
+           token=int(st.session_state.get("gates_step_pos", 0)) or None)

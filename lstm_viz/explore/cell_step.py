@@ -188,7 +188,8 @@ def _operand(v: np.ndarray, digits: int = 2) -> str:
 
 
 def substituted_equations(step: dict[str, np.ndarray], digits: int = 2) -> dict[str, str]:
-    """The state equations with this step's numbers in them (LaTeX), for one unbatched step.
+    """The state equations with this step's numbers in them (LaTeX), for one unbatched step. LSTM needs
+    f, c_prev, i, g, c, o, h; GRU needs z, n, h_prev, h (and pre_n_x, r, pre_n_h for the n equation).
 
     Every operand but a leading one is parenthesised when negative; results after "=" are not."""
     d = {k: _fmt(v, digits) for k, v in step.items()}
@@ -198,10 +199,10 @@ def substituted_equations(step: dict[str, np.ndarray], digits: int = 2) -> dict[
             "c": rf"c_t = {d['f']} \cdot {o['c_prev']} + {o['i']} \cdot {o['g']} = {d['c']}",
             "h": rf"h_t = {d['o']} \cdot \tanh({d['c']}) = {d['h']}",
         }
-    return {
-        "n": rf"n_t = \tanh({d['pre_n_x']} + {o['r']} \cdot {o['pre_n_h']}) = {d['n']}",
-        "h": rf"h_t = (1 - {o['z']}) \cdot {o['n']} + {o['z']} \cdot {o['h_prev']} = {d['h']}",
-    }
+    out = {"h": rf"h_t = (1 - {o['z']}) \cdot {o['n']} + {o['z']} \cdot {o['h_prev']} = {d['h']}"}
+    if "pre_n_x" in step:  # a recorded trace has n but not its two parts
+        out = {"n": rf"n_t = \tanh({d['pre_n_x']} + {o['r']} \cdot {o['pre_n_h']}) = {d['n']}", **out}
+    return out
 
 
 @dataclass(frozen=True, eq=False)

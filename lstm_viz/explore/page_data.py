@@ -175,12 +175,13 @@ def build_gates_view(trace: Trace, tokens: Sequence[str], predicted: Optional[Se
                      gold: Optional[Sequence] = None, layer: int = 0, direction: int = 0, page: int = 0,
                      by: str = "index", of: str = "hidden", tags: Any = None, tag: Any = None,
                      unit: Optional[int] = None, max_tokens: int = MAX_TOKENS, max_units: int = MAX_UNITS,
-                     names: Optional[Sequence[str]] = None, font_size: int = figures.FONT_SIZE) -> GatesView:
+                     names: Optional[Sequence[str]] = None, font_size: int = figures.FONT_SIZE,
+                     style: Optional[figures.Style] = None) -> GatesView:
     """Everything the Gates page draws for sequence 0 of `trace`.
 
     `tokens`: one per valid step; `predicted` / `gold`: tags per token shown under the heatmap columns
     (see `token_labels`); `tags` / `tag`: what by="correlation" correlates with; `names`: gates / states
-    to draw (default all; the unit line always shows all of them). A ranking that cannot be
+    to draw (default all; the unit line always shows all of them); `style`: figures.Style (projector mode). A ranking that cannot be
     computed falls back to index order with a note; an out-of-range page is clamped; a `unit` that is not
     drawn becomes the first drawn unit.
     """
@@ -200,8 +201,9 @@ def build_gates_view(trace: Trace, tokens: Sequence[str], predicted: Optional[Se
     unit = ids[0] if unit not in ids else int(unit)
     labels = token_labels(tokens, predicted, gold, compact=window.stop - window.start > COMPACT_AFTER)
     heatmaps = figures.gate_heatmaps(trace, layer, direction, 0, tokens=labels, units=units.ids, gates=names,
-                                     window=window, font_size=font_size)
-    line = figures.unit_line(trace, unit, layer, direction, 0, tokens=tokens, window=window, font_size=font_size)
+                                     window=window, font_size=font_size, style=style)
+    line = figures.unit_line(trace, unit, layer, direction, 0, tokens=tokens, window=window, font_size=font_size,
+                             style=style)
     return GatesView(window, units, unit, heatmaps, line, tuple(notes))
 
 
