@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
-from typing import Mapping, Optional
+from typing import TYPE_CHECKING, Mapping, Optional
+
+if TYPE_CHECKING:
+    from .cost import RunCost
 
 ENV_PREFIX = "LSTM_VIZ_"
 
@@ -82,3 +85,27 @@ class ServerLimits:
             return cls(**values)
         except ValueError as err:
             raise LimitError(f"bad {ENV_PREFIX}* setting: {err}") from None
+
+
+def refusal(limits: ServerLimits, cost: "RunCost", *, busy: Optional[tuple[str, str]], session_runs: int,
+            server_runs: int, queued: int, kept_mb: float) -> Optional[str]:
+    """Why a new run of this cost is refused (None: admitted). busy: (label, "queued"/"running") of the
+    session's active run, if any; the counts and megabytes are those kept now."""
+    if busy is not None:
+        return (f"'{busy[0]}' is still {'in line' if busy[1] == 'queued' else 'training'}: wait for it, or stop "
+                "it, before starting another (one run per session at a time keeps the line fair)")
+    if session_runs >= limits.max_runs_per_session:
+        return f"this session keeps {session_runs} runs, the most it may keep here; delete one of them first"
+    if server_runs >= limits.max_runs_server:
+        return (f"the server keeps {server_runs} runs, the most it may keep; try again when other sessions "
+                "have closed")
+    if queued >= limits.max_queued:
+        return f"the training queue is full ({queued} waiting, the most this server holds); try again in a minute"
+    if cost.megabytes > limits.max_run_mb:
+        return (f"this run would need about {cost.megabytes:,.0f} MB ({cost.params:,} parameters), more than "
+                f"the {limits.max_run_mb:,.0f} MB one run may use here; use fewer hidden units, layers or words "
+                "in the vocabulary")
+    if kept_mb + cost.megabytes > limits.max_kept_mb:
+        return (f"the server holds {kept_mb:,.0f} MB of runs and this one needs about {cost.megabytes:,.0f} MB "
+                f"more (at most {limits.max_kept_mb:,.0f} MB); delete a run you no longer need or try again later")
+    return None

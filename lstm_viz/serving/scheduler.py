@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from .cost import RunCost, trainer_cost
-from .limits import LimitError, ServerLimits
+from .limits import LimitError, ServerLimits, refusal
 from .planning import about, ordinal, pick_next, plan_starts
 
 ACTIVE = ("queued", "running")
@@ -75,32 +75,13 @@ class TrainingScheduler:
     # -- admission ---------------------------------------------------------------------------------------------
     def check(self, session_id: str, cost: RunCost) -> None:
         """Raise LimitError, with what to do, when a run of this cost from this session would be refused."""
-        lim = self.limits
         with self._cond:
             mine = [e for e in self._runs.values() if e.session_id == session_id and not e.orphaned]
-            busy = next((e for e in mine if e.state in ACTIVE), None)
-            kept_mb = sum(e.cost.megabytes for e in self._runs.values())
-            if busy is not None:
-                raise LimitError(f"'{busy.label}' is still {'in line' if busy.state == 'queued' else 'training'}: "
-                                 "wait for it, or stop it, before starting another (one run per session at a "
-                                 "time keeps the line fair)")
-            if len(mine) >= lim.max_runs_per_session:
-                raise LimitError(f"this session keeps {len(mine)} runs, the most it may keep here; delete one "
-                                 "of them first")
-            if len(self._runs) >= lim.max_runs_server:
-                raise LimitError(f"the server keeps {len(self._runs)} runs, the most it may keep; try again "
-                                 "when other sessions have closed")
-            if len(self._line) >= lim.max_queued:
-                raise LimitError(f"the training queue is full ({len(self._line)} waiting, the most this "
-                                 "server holds); try again in a minute")
-        if cost.megabytes > lim.max_run_mb:
-            raise LimitError(f"this run would need about {cost.megabytes:,.0f} MB ({cost.params:,} parameters), "
-                             f"more than the {lim.max_run_mb:,.0f} MB one run may use here; use fewer hidden "
-                             "units, layers or words in the vocabulary")
-        if kept_mb + cost.megabytes > lim.max_kept_mb:
-            raise LimitError(f"the server holds {kept_mb:,.0f} MB of runs and this one needs about "
-                             f"{cost.megabytes:,.0f} MB more (at most {lim.max_kept_mb:,.0f} MB); delete a run "
-                             "you no longer need or try again later")
+            busy = next(((e.label, e.state) for e in mine if e.state in ACTIVE), None)
+            message = refusal(self.limits, cost, busy=busy, session_runs=len(mine), server_runs=len(self._runs),
+                              queued=len(self._line), kept_mb=sum(e.cost.megabytes for e in self._runs.values()))
+        if message:
+            raise LimitError(message)
 
     def submit(self, session_id: str, trainer, label: str = "", cost: Optional[RunCost] = None) -> str:
         """Put a not yet started Trainer in line; returns its run id. Raises LimitError when refused."""

@@ -1,0 +1,216 @@
+"""Many students at once against one real `streamlit run app.py` server, without a browser per student.
+
+    nice python benchmarks/bench_load.py [--sessions 1 10 30] [--action-timeout 180] [--budget-s 1500]
+
+For each N it starts a fresh server on a free loopback port, warms it up with one unmeasured session (the
+first script run imports torch and plotly), then runs N sessions at once through Streamlit's own websocket
+protocol (benchmarks/streamlit_client.py). Each session: opens the app, opens the Tutorial tagger page,
+clicks "Train it now" and waits for the gate heatmap, opens Gates and Truth table, and types a new sentence.
+It prints per-action latency (median, p95, max over sessions), errors, and the server's CPU use and resident
+memory (from /proc), then stops the server. Loopback only; at most 50 sessions; the whole run stops itself
+after --budget-s seconds. Issue-13 goals for N = 30: no errors, page actions p95 < 2 s, train-to-heatmap p95
+< 10 s, server memory < 4 GB.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from streamlit_client import StreamlitSession, click, typed  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_SESSIONS = 50
+ACTIONS = ("open app", "open Tutorial tagger", "train to heatmap", "open Gates", "open Truth table",
+           "change sentence")
+PAGE_ACTIONS = ("open app", "open Tutorial tagger", "open Gates", "open Truth table", "change sentence")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`streamlit run app.py` on 127.0.0.1, sampled from /proc every half second: CPU seconds and RSS."""
+
+    def __init__(self, app_dir: Path = ROOT):
+        self.port = free_port()
+        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+               "--server.port", str(self.port), "--server.headless", "true",
+               "--browser.gatherUsageStats", "false",
+               # no module reloads when files change under the server (as in a lecture hall deployment)
+               "--server.fileWatcherType", "none"]
+        self.proc = subprocess.Popen(cmd, cwd=app_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     start_new_session=True)
+        self.peak_rss = 0
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+
+    def wait_healthy(self, timeout: float = 120.0) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        self._sampler.start()
+                        return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("server did not become healthy")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+    def rss(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                self.peak_rss = max(self.peak_rss, self.rss())
+            except OSError:
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+
+async def student(port: int, k: int, timings: dict, errors: list, timeout: float) -> None:
+    """One session's visit; each action's seconds go to timings[action], each problem to errors."""
+    s = StreamlitSession(port)
+    action = "connect"
+    try:
+        await s.connect()
+        steps = [("open app", None, ()), ("open Tutorial tagger", "Tutorial tagger", ())]
+        for action, page, widgets in steps:
+            run = await s.rerun(page, widgets, timeout)
+            record(timings, errors, k, action, run)
+        button = run.find("button", "Train it now")
+        if button is None:
+            raise RuntimeError("no 'Train it now' button on the Tutorial tagger page")
+        action = "train to heatmap"
+        run = await s.rerun("Tutorial tagger", (click(button),), timeout)
+        record(timings, errors, k, action, run, need_chart=True)
+        for action, page in (("open Gates", "Gates"), ("open Truth table", "Truth table")):
+            run = await s.rerun(page, (), timeout)
+            record(timings, errors, k, action, run, need_chart=True)
+        box = run.find("text_input", "Sentence")
+        if box is None:
+            raise RuntimeError("no 'Sentence' box on the Truth table page")
+        action = "change sentence"
+        run = await s.rerun("Truth table", (typed(box, f"the cat read a book number {k}"),), timeout)
+        record(timings, errors, k, action, run, need_chart=True)
+    except Exception as err:  # noqa: BLE001 - a benchmark reports every failure and goes on
+        errors.append(f"session {k}, {action}: {type(err).__name__}: {err}")
+    finally:
+        await s.close()
+
+
+def record(timings: dict, errors: list, k: int, action: str, run, need_chart: bool = False) -> None:
+    timings.setdefault(action, []).append(run.seconds)
+    problems = run.errors() + (["no figure drawn"] if need_chart and not run.count("plotly_chart") else [])
+    errors.extend(f"session {k}, {action}: {p}" for p in problems)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def load_phase(n: int, timeout: float, budget_s: float, app_dir: Path) -> dict:
+    server = Server(app_dir)
+    try:
+        server.wait_healthy()
+        warm: dict = {}
+        warm_errors: list = []
+        t0 = time.perf_counter()
+        asyncio.run(student(server.port, -1, warm, warm_errors, timeout))
+        warm_s = time.perf_counter() - t0
+        rss_idle, cpu0, t1 = server.rss(), server.cpu_seconds(), time.perf_counter()
+        timings: dict = {}
+        errors: list = []
+
+        async def all_students():
+            await asyncio.wait_for(asyncio.gather(*(student(server.port, k, timings, errors, timeout)
+                                                    for k in range(n))), budget_s)
+        try:
+            asyncio.run(all_students())
+        except asyncio.TimeoutError:
+            errors.append(f"stopped after the {budget_s:.0f} s budget")
+        wall = time.perf_counter() - t1
+        cpu = server.cpu_seconds() - cpu0
+        alive = server.proc.poll() is None
+        return {"n": n, "timings": timings, "errors": warm_errors + errors, "wall_s": wall, "cpu_s": cpu,
+                "peak_rss": max(server.peak_rss, server.rss()), "rss_idle": rss_idle, "warm_s": warm_s,
+                "alive": alive}
+    finally:
+        server.stop()
+
+
+def report(result: dict) -> None:
+    n, t = result["n"], result["timings"]
+    print(f"\nN = {n}: {result['wall_s']:.1f} s wall, server CPU {result['cpu_s']:.1f} s "
+          f"({100 * result['cpu_s'] / max(result['wall_s'], 1e-9):.0f}% of one core), peak RSS "
+          f"{result['peak_rss'] / 2**20:,.0f} MB (after warm-up {result['rss_idle'] / 2**20:,.0f} MB), "
+          f"warm-up session {result['warm_s']:.1f} s, errors {len(result['errors'])}, "
+          f"server {'alive' if result['alive'] else 'DEAD'}")
+    print("| action | done | median s | p95 s | max s |\n|---|---|---|---|---|")
+    for action in ACTIONS:
+        v = t.get(action, [])
+        if v:
+            print(f"| {action} | {len(v)}/{n} | {statistics.median(v):.2f} | {percentile(v, 0.95):.2f} | "
+                  f"{max(v):.2f} |")
+        else:
+            print(f"| {action} | 0/{n} | - | - | - |")
+    pages = [x for a in PAGE_ACTIONS for x in t.get(a, [])]
+    if pages:
+        print(f"page actions together: p95 {percentile(pages, 0.95):.2f} s (goal < 2 s); train to heatmap p95 "
+              f"{percentile(t.get('train to heatmap', [0.0]), 0.95):.2f} s (goal < 10 s)")
+    for line in result["errors"][:10]:
+        print("  error:", line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 30])
+    parser.add_argument("--action-timeout", type=float, default=180.0, help="seconds one script run may take")
+    parser.add_argument("--budget-s", type=float, default=1500.0, help="seconds all sessions of one N may take")
+    parser.add_argument("--app-dir", type=Path, default=ROOT,
+                        help="folder holding app.py (e.g. `git archive HEAD` unpacked, to measure a fixed version)")
+    args = parser.parse_args()
+    if any(not 1 <= n <= MAX_SESSIONS for n in args.sessions):
+        parser.error(f"--sessions must be between 1 and {MAX_SESSIONS}")
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    for n in args.sessions:
+        report(load_phase(n, args.action_timeout, args.budget_s, args.app_dir.resolve()))
+        print(f"load average after N = {n}: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
