@@ -3,8 +3,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from lstm_viz.files.budgets import APP
 from lstm_viz.files.inputs import MAX_INPUT_BYTES, MAX_VOCAB_BYTES, load_input_tensor, load_vocab_file
 from lstm_viz.files.model_files import MAX_MODEL_BYTES, inspect_model
+from lstm_viz.files.server_paths import ServerPathError, resolve_server_path, server_path_policy
 from lstm_viz.explore.module_subject import (
     DEFAULT_LOSS, DEFAULT_RANDOM_STEPS, LOSSES, MAX_BATCH, checkpoint_subject, module_subject, reinspect,
 )
@@ -39,11 +41,16 @@ def content(data):
     return data.getvalue() if hasattr(data, "getvalue") else data
 
 
+PATH_CHOICE = "Path on the machine running the app"
+
+
 def file_source(what: str, key: str, max_bytes: int, help: str):
     """(identity, display name, upload or Path) of an uploaded file or a typed path; None when none is given.
-    The upload's name is only shown and used for its extension, never as a path."""
-    how = st.radio(what, ["Upload", "Path on the machine running the app"], horizontal=True, key=f"{key}_how",
-                   help=help)
+    The upload's name is only shown and used for its extension, never as a path. Typed paths are offered only
+    when the server-path policy allows them (bound to localhost, or folders named by the operator)."""
+    policy = server_path_policy(st.get_option("server.address"))
+    choices = ["Upload", PATH_CHOICE] if policy.enabled else ["Upload"]
+    how = st.radio(what, choices, horizontal=True, key=f"{key}_how", help=f"{help}. {policy.describe()}")
     if how == "Upload":
         upload = st.file_uploader(what, key=f"{key}_upload", max_upload_size=max_bytes // 2**20,
                                   label_visibility="collapsed")
@@ -57,13 +64,13 @@ def file_source(what: str, key: str, max_bytes: int, help: str):
     text = st.text_input("Path", key=f"{key}_path", placeholder="/home/me/runs/model.pt").strip()
     if not text:
         return None
-    path = Path(text).expanduser()
     try:
+        path = resolve_server_path(text, policy, "file", max_bytes=max_bytes)
         stat = path.stat()
-        identity = ("path", str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        identity = ("path", str(path))  # the loader says what is wrong with it
-    return identity, path.name, path
+    except (ServerPathError, OSError) as err:
+        st.error(f"Cannot use this path: {err}")
+        return None
+    return ("path", str(path), stat.st_mtime_ns, stat.st_size), path.name, path
 
 
 # ------------------------------------------------------------------------------------------- the file
@@ -76,7 +83,7 @@ if source is None:
     st.stop()
 identity, file_name, data = source
 try:
-    found = cached("model", identity, lambda: inspect_model(content(data)))
+    found = cached("model", identity, lambda: inspect_model(content(data), budget=APP))
 except BAD_INPUT as err:
     st.error(f"Cannot use {file_name}: {err}")
     st.stop()
@@ -102,6 +109,8 @@ except BAD_INPUT as err:
     st.error(f"Cannot rebuild the layer under {prefix!r}: {err}")
     st.stop()
 spec = current.spec
+for warning in found.warnings:
+    st.warning(warning)
 cols = st.columns(6)
 for col, (label, value) in zip(cols, [("Kind", spec.kind.upper()), ("Input size", spec.input_size),
                                       ("Hidden size", spec.hidden_size), ("Layers", spec.num_layers),
@@ -139,7 +148,11 @@ if not use_checkpoint:
                 if vocab_source is not None:
                     try:
                         vocab = cached("vocab", vocab_source[0], lambda: load_vocab_file(content(vocab_source[2])))
-                        st.caption(f"{len(vocab):,} tokens: {', '.join(vocab[:8])}{' ...' if len(vocab) > 8 else ''}")
+                        if vocab_source[0][0] == "upload":  # the user's own file: a preview helps
+                            st.caption(f"{len(vocab):,} tokens: {', '.join(vocab[:8])}"
+                                       f"{' ...' if len(vocab) > 8 else ''}")
+                        else:  # a file on the server: its content is never echoed, only counted
+                            st.caption(f"{len(vocab):,} tokens read from {vocab_source[1]}.")
                     except BAD_INPUT as err:
                         st.error(f"Cannot use {vocab_source[1]}: {err}")
             case = st.radio("Fold case before lookup", ["auto", "yes", "no"], horizontal=True, key="inspect_case",
@@ -163,7 +176,7 @@ if not use_checkpoint:
             try:
                 loaded = cached("tensor", (tensor_source[0], spec.input_size),
                                 lambda: load_input_tensor(content(tensor_source[2]), tensor_source[1],
-                                                          spec.input_size))
+                                                          spec.input_size, budget=APP))
                 tensor = (tensor_source[1], loaded, time_first)
                 st.caption(f"{tensor_source[1]}: shape {tuple(loaded.shape)}")
             except BAD_INPUT as err:
@@ -190,7 +203,7 @@ if st.button("Use this model", type="primary", disabled=not confirmed, key="insp
     try:
         if use_checkpoint:
             try:
-                subject = checkpoint_subject(content(data), name)
+                subject = checkpoint_subject(content(data), name, budget=APP)
             except ValueError as err:
                 st.warning(f"Opening the checkpoint's layer without its head: {err}")
         if subject is None:

@@ -11,7 +11,6 @@ import math
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Optional, Sequence
 
 import torch
@@ -207,10 +206,9 @@ def cmd_train(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)  # dropout masks; the Trainer seeds the initialisation itself
-    if args.out:
-        out = Path(args.out)
-        if out.is_dir() or not out.parent.exists():
-            raise ValueError(f"--out {args.out}: give a file name in an existing folder")
+    if args.out:  # before any work: a run that cannot be saved is refused now, not after training (H3)
+        from .files.out_paths import check_writable_file
+        check_writable_file(args.out, "--out")
     corpus = _load_corpus(args.data, args.task, args.limit)
     corpus = hold_out_dev(corpus, args.dev_fraction, args.seed)
     task = args.task or corpus.task

@@ -109,7 +109,8 @@ def test_use_an_uploaded_model_on_the_gates_page(model_file):
     assert at.get("plotly_chart")
 
 
-def test_local_path_and_saved_input_tensor(user_model, tmp_path):
+def test_local_path_and_saved_input_tensor(user_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("LSTM_VIZ_ALLOWED_DIRS", str(tmp_path))  # typed server paths are off unless allowed
     path = tmp_path / "lstm_only.pt"
     torch.save(user_model.lstm.state_dict(), path)
     at = open_page("app_pages/inspect_model.py")
@@ -158,7 +159,8 @@ class _Evil:
         return (open, (self.marker, "w"))
 
 
-def test_code_running_pickle_and_bad_inputs(user_model, tmp_path):
+def test_code_running_pickle_and_bad_inputs(user_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("LSTM_VIZ_ALLOWED_DIRS", str(tmp_path))  # typed server paths are off unless allowed
     marker = tmp_path / "ran.txt"
     at = _upload(open_page("app_pages/inspect_model.py"), "inspect_model_upload", "evil.pt",
                  _torch_bytes({"weight_ih_l0": torch.zeros(4, 2), "x": _Evil(str(marker))}))

@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from lstm_viz.training.checkpoint import load_checkpoint
+from lstm_viz.training.run import TRAINED_HERE
+from app_pages._common import subject_of
 
 from .apptest_util import assert_clean, open_page
 
@@ -24,7 +26,7 @@ def runs(at) -> dict:
 def wait_until_ended(at, limit_s: float = 90.0) -> None:
     """`run_every` fragments do not fire in AppTest: rerun the page until no run of the session is running."""
     deadline = time.time() + limit_s
-    while any(r.trainer.is_running for r in runs(at).values()):
+    while any(r.is_running for r in runs(at).values()):
         assert time.time() < deadline, "training did not end in time"
         time.sleep(0.2)
         at.run()
@@ -44,8 +46,9 @@ def sessions():
     yield new
     for at in opened:
         for run in runs(at).values():
-            run.trainer.stop()
-            run.trainer.join(10)
+            run.stop()
+            if run.origin == TRAINED_HERE:
+                run.trainer.join(10)
 
 
 def start(at) -> None:
@@ -83,8 +86,8 @@ def test_cold_start_tutorial_trains_saves_and_reloads(sessions):
     assert_clean(at)
     assert [r.status for r in runs(at).values()] == ["finished", "finished"]
     loaded = runs(at)["tutorial (loaded)"]
-    assert loaded.trainer.snapshot().step == 600 and loaded.corpus is not None  # its built-in dataset came back
-    subject = loaded.subject()
+    assert loaded.snapshot().step == 600 and loaded.corpus is not None  # its built-in dataset came back
+    subject = subject_of(loaded)
     assert subject.predict([["The", "dog", "ate", "the", "apple"]]) == [("DET", "NN", "V", "DET", "NN")]
     assert any("Loaded" in s.value for s in at.success)
     # the new run is the picked model (set from the upload's callback, before the sidebar picker is drawn)
@@ -105,10 +108,10 @@ def test_stop_keeps_the_run(sessions):
     start(at)
     assert_clean(at)
     (run,) = runs(at).values()
-    assert run.trainer.is_running and run.dataset == "generated-pos"
+    assert run.is_running and run.dataset == "generated-pos"
     assert at.button(key="tr_start").disabled  # one training run per session at a time
     deadline = time.time() + 60
-    while run.trainer.snapshot().step < 3:
+    while run.snapshot().step < 3:
         assert time.time() < deadline
         time.sleep(0.2)
         at.run()
@@ -125,7 +128,7 @@ def test_stop_keeps_the_run(sessions):
     assert stopped_after < 5.0
     assert any("stopped at step" in w.value for w in at.warning)
     assert list(at.dataframe[0].value["status"]) == ["stopped"]
-    assert run.subject().predict([["the", "dog", "can", "run"]])  # the model is still usable
+    assert subject_of(run).predict([["the", "dog", "can", "run"]])  # the model is still usable
     assert not at.button(key="tr_start").disabled and at.get("download_button")
 
 
@@ -146,7 +149,8 @@ def test_nan_run_fails_with_the_trainers_message(sessions):
     assert list(at.dataframe[0].value["status"]) == ["failed"]
 
 
-def test_bad_inputs_show_clear_errors(sessions, tmp_path):
+def test_bad_inputs_show_clear_errors(sessions, tmp_path, monkeypatch):
+    monkeypatch.setenv("LSTM_VIZ_ALLOWED_DIRS", str(tmp_path))  # typed server paths are off unless allowed
     at = sessions()
     start(at)  # a good run first: the bad inputs below must not lose it
     wait_until_ended(at)
@@ -207,7 +211,8 @@ def test_upload_trains_on_the_uploaded_file(sessions):
 
 
 @pytest.mark.skipif(not (DATA / "ud" / "UD_English-EWT").is_dir(), reason="../shared/data is absent: no UD English-EWT")
-def test_local_ud_treebank(sessions):
+def test_local_ud_treebank(sessions, monkeypatch):
+    monkeypatch.setenv("LSTM_VIZ_ALLOWED_DIRS", str(DATA))  # typed server paths are off unless allowed
     at = sessions()
     at.radio(key="tr_source").set_value("Local path").run()
     at.text_input(key="tr_path").set_value(str(DATA / "ud" / "UD_English-EWT")).run()

@@ -26,13 +26,31 @@ def require_dir(path: Path, what: str = "folder") -> Path:
     return path
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def read_text(path: Path, encoding: str = "utf-8") -> str:
     """Read a whole text file strictly; a decoding error becomes a DataError with line and byte offset.
 
-    Reading the bytes first (not a text stream) lets the error name the exact line of the bad byte.
-    Universal newlines are applied afterwards, so CRLF files read like LF files.
+    The file's size is checked against the budget (`corpus_bytes`, see lstm_viz/files/budgets.py) before it is
+    read. With a UTF-8 encoding, a UTF-8 byte-order mark is dropped and a file that starts with a UTF-16
+    byte-order mark is read as UTF-16 (what Windows' "Unicode" save writes). Reading the bytes first (not a
+    text stream) lets an error name the exact line of the bad byte. Universal newlines are applied
+    afterwards, so CRLF files read like LF files.
     """
-    data = require_file(Path(path)).read_bytes()
+    from ..files.budgets import BudgetError, current  # files/ imports data/ elsewhere: import when used
+
+    path = require_file(Path(path))
+    try:
+        current().check("corpus_bytes", path.stat().st_size, f"{path}", "bytes")
+    except BudgetError as err:
+        raise DataError(str(err)) from None
+    data = path.read_bytes()
+    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")
+    if utf8 and data.startswith(_UTF16_BOMS):
+        encoding = "utf-16"  # the BOM says which byte order
+    elif utf8:
+        encoding = "utf-8-sig"  # drops a BOM; without one it is plain UTF-8
     try:
         text = data.decode(encoding)
     except LookupError:
@@ -40,9 +58,15 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         bad = data[err.start : min(err.end, err.start + 4)]
-        hint = "cp1252" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else "utf-8"
+        if utf8 and data[:4096].count(b"\x00") > len(data[:4096]) // 4:
+            guess = "it looks like UTF-16 without a byte-order mark"
+        elif utf8:
+            guess = "it looks like Latin-1 / Windows-1252"
+        else:
+            guess = "it is in another encoding"
         raise DataError(
-            f"{path}:{line}: cannot decode byte(s) {bad!r} at byte offset {err.start} as {encoding}. "
-            f"The file is in another encoding; pass encoding={hint!r} (or the file's real encoding)."
+            f"{path}:{line}: byte(s) {bad!r} at byte offset {err.start} are not valid {encoding.removesuffix('-sig')}; "
+            f"{guess}. Save the file as UTF-8 (in Python you can also pass encoding='cp1252' or the file's real "
+            "encoding)."
         ) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")

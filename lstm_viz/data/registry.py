@@ -86,7 +86,7 @@ def detect_format(path: Path) -> str:
 
 def _is_sst2_header(path: Path) -> bool:
     with open(path, "rb") as f:
-        return f.readline().rstrip(b"\r\n") == b"sentence\tlabel"
+        return f.readline(64).rstrip(b"\r\n") == b"sentence\tlabel"  # bounded: a file may have no newline
 
 
 _FORMAT_READERS: dict[str, Callable[..., Corpus]] = {
@@ -125,6 +125,8 @@ def load_corpus(name_or_path: str | Path, task: str | None = None, **options) ->
                 f"lstm_viz.data.download_dataset({key!r}) ({DOWNLOADS[key].description})."
             )
         return _DOWNLOAD_READERS[key](data_dir, **options)
+    if "\x00" in key:
+        raise DataError("the dataset path contains a NUL byte, which no file name can hold; type it again")
     path = Path(name_or_path).expanduser()
     if not path.exists():
         raise DataError(

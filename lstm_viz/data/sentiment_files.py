@@ -118,8 +118,9 @@ def read_sst2_tsv(path: str | Path, limit: int | None = None, encoding: str = "u
     lines = read_text(path, encoding).split("\n")
     if lines[0].strip() != "sentence\tlabel":
         raise DataError(
-            f"{path}:1: expected the SST-2 header 'sentence<TAB>label', found {lines[0][:60]!r}. "
-            "For another table layout use load_text_table(path, text_column=..., label_column=...)."
+            f"{path}:1: expected the SST-2 header 'sentence<TAB>label' in the first line. For another table "
+            "layout, save it as a .csv with columns 'text' and 'label' (in Python: load_text_table(path, "
+            "text_column=..., label_column=...))."
         )
     examples: list[LabelledText] = []
     for number, line in enumerate(lines[1:], start=2):

@@ -27,7 +27,8 @@ def _pick_column(path: Path, header: list[str], wanted: str | None, defaults: tu
             return lowered.index(candidate)
     asked = f"column {wanted!r}" if wanted is not None else f"a {kind} column (tried {', '.join(defaults)})"
     raise DataError(
-        f"{path}:1: no {asked} in the header {names}. Pass {kind}_column= with one of these names."
+        f"{path}:1: no {asked} in the header {names[:20]}. Rename the column to {defaults[0]!r} "
+        f"(in Python you can instead pass {kind}_column= with one of these names)."
     )
 
 

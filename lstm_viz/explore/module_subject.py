@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..files import inputs as _inputs
+from ..files.budgets import Budget
 from ..files.model_files import (
     MAX_MODEL_BYTES,
     InspectedModel,
@@ -281,12 +282,14 @@ def module_subject(found: InspectedModel, name: str, embedding_key: Optional[str
     return ModuleSubject(name, found.module, **text, **kwargs)
 
 
-def checkpoint_subject(source: PathOrBytes, name: str) -> ModelSubject:
+def checkpoint_subject(source: PathOrBytes, name: str, budget: Optional[Budget] = None) -> ModelSubject:
     """A whole lstm-viz checkpoint as a ModelSubject: its own head, vocabularies and predictions.
 
-    Raises `lstm_viz.training.checkpoint.CheckpointError` (a ValueError) when the file is not a complete checkpoint.
+    Raises `lstm_viz.training.checkpoint.CheckpointError` (a ValueError) when the file is not a complete checkpoint
+    or is over `budget` (default `budgets.current()`).
     """
     from ..training.checkpoint import load_checkpoint
 
-    model, bundle = load_checkpoint(read_bytes_limited(source, MAX_MODEL_BYTES, "The checkpoint"))
+    model, bundle = load_checkpoint(read_bytes_limited(source, MAX_MODEL_BYTES, "The checkpoint", budget),
+                                    budget=budget)
     return ModelSubject(name, model.eval(), bundle.encoder, corpus=None)

@@ -14,7 +14,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .safe_load import ModelFileError, PathOrBytes, read_bytes_limited, safe_load
+from .budgets import Budget, BudgetError, resolve
+from .safe_load import ModelFileError, PathOrBytes, check_zip_expansion, read_bytes_limited, safe_load
 
 MAX_VOCAB_BYTES = 20 * 2**20  # a vocabulary file of a million tokens is still far below this
 MAX_INPUT_BYTES = 100 * 2**20  # uploaded input arrays: enough for thousands of steps of wide features
@@ -166,16 +167,19 @@ def _from_container(value: object, name: str) -> object:
 
 
 def load_input_tensor(path_or_bytes: PathOrBytes, name: str, input_size: int,
-                      max_bytes: int = MAX_INPUT_BYTES) -> torch.Tensor:
+                      max_bytes: int = MAX_INPUT_BYTES, budget: Optional[Budget] = None) -> torch.Tensor:
     """Inputs from a `.pt`/`.pth` (torch.save, read with weights_only=True) or `.npy`/`.npz` file.
 
     name: the file's name; its extension picks the reader. Accepts `[time, features]` or
-    `[batch, time, features]`; returns `[batch, time, features]` float32.
+    `[batch, time, features]`; returns `[batch, time, features]` float32. The file's size, decompressed size,
+    elements, steps and sequences are checked against `budget` (default `budgets.current()`) before the
+    array is converted.
     """
+    budget = resolve(budget)
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if suffix in ("pt", "pth"):
         try:
-            value = safe_load(path_or_bytes, max_bytes=max_bytes)
+            value = safe_load(path_or_bytes, max_bytes=max_bytes, budget=budget, what="The input file")
         except ModelFileError as err:
             raise InputError(f"{name}: {err}") from None
         if isinstance(value, Mapping):
@@ -185,12 +189,13 @@ def load_input_tensor(path_or_bytes: PathOrBytes, name: str, input_size: int,
         array = value.detach().cpu()
     elif suffix in ("npy", "npz"):
         try:
-            data = read_bytes_limited(path_or_bytes, max_bytes, name)
+            data = read_bytes_limited(path_or_bytes, max_bytes, name, budget)
+            check_zip_expansion(data, name, budget)
             loaded = np.load(io.BytesIO(data), allow_pickle=False)
             if suffix == "npz" or not isinstance(loaded, np.ndarray):
                 with loaded:
                     loaded = np.asarray(_from_container(loaded, name))
-        except ModelFileError as err:
+        except (ModelFileError, BudgetError) as err:
             raise InputError(str(err)) from None
         except ValueError as err:  # numpy refuses object arrays without pickle, and bad headers
             raise InputError(f"{name} is not a plain numeric NumPy file ({err}); save a float array with "
@@ -203,11 +208,15 @@ def load_input_tensor(path_or_bytes: PathOrBytes, name: str, input_size: int,
     else:
         raise InputError(f"{name}: unsupported file type {('.' + suffix) if suffix else '(no extension)'}; "
                          "use .pt/.pth (torch.save) or .npy/.npz (np.save).")
-    return check_inputs(array, input_size, name)
+    return check_inputs(array, input_size, name, budget)
 
 
-def check_inputs(array: torch.Tensor, input_size: int, name: str = "inputs") -> torch.Tensor:
-    """Validate `[time, features]` / `[batch, time, features]` and return `[batch, time, features]` float32."""
+def check_inputs(array: torch.Tensor, input_size: int, name: str = "inputs",
+                 budget: Optional[Budget] = None) -> torch.Tensor:
+    """Validate `[time, features]` / `[batch, time, features]` and return `[batch, time, features]` float32.
+
+    Sequences and steps are checked against `budget` (default `budgets.current()`) before any copy is made.
+    """
     if not array.is_floating_point():
         raise InputError(f"{name} has dtype {array.dtype}: the recurrent layer takes float features. "
                          "If these are token ids, type the text instead or embed them first.")
@@ -222,6 +231,13 @@ def check_inputs(array: torch.Tensor, input_size: int, name: str = "inputs") -> 
                          f"found [..., {array.shape[-1]}].")
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise InputError(f"{name} has shape {tuple(array.shape)}: it needs at least one sequence of one step.")
+    budget = resolve(budget)
+    try:
+        budget.check("batch", array.shape[0], f"{name} (shape {tuple(array.shape)}): its number of sequences")
+        budget.check("steps", array.shape[1], f"{name} (shape {tuple(array.shape)}): its number of steps")
+        budget.check("elements", array.numel(), f"{name} (shape {tuple(array.shape)}): its number of values")
+    except BudgetError as err:
+        raise InputError(str(err)) from None
     array = array.to(torch.float32)
     if not torch.isfinite(array).all():
         raise InputError(f"{name} contains NaN or infinite values.")

@@ -80,12 +80,13 @@ def server_path_policy(bind_address: Optional[str], environ: Optional[Mapping[st
 
 
 def resolve_server_path(text: str, policy: ServerPathPolicy, kind: str = "file",
-                        max_bytes: Optional[int] = None) -> Path:
+                        max_bytes: Optional[int] = None, must_exist: bool = True) -> Path:
     """The resolved path for `text` when `policy` allows it; ServerPathError otherwise.
 
     kind: "file" (a regular file), "dir" (a folder) or "any" (either). A folder is walked for symbolic links
     that lead outside the allowed folders (refused). max_bytes: the most a file, or all files of a folder
-    together, may hold (checked from their sizes before anything is read).
+    together, may hold (checked from their sizes before anything is read). must_exist=False returns a path
+    inside the allowed folders that does not exist (the caller's reader then says so in its own words).
     """
     if kind not in ("file", "dir", "any"):
         raise ValueError(f"kind must be 'file', 'dir' or 'any', got {kind!r}")
@@ -108,7 +109,10 @@ def resolve_server_path(text: str, policy: ServerPathPolicy, kind: str = "file",
     try:
         mode = resolved.stat().st_mode
     except OSError:
-        raise ServerPathError(f"Nothing at {text!r}: check the path (it is case-sensitive).") from None
+        if not must_exist and not resolved.exists():
+            return resolved
+        raise ServerPathError(f"Nothing at {text!r}: the file does not exist (check the path; it is "
+                              "case-sensitive).") from None
     if stat.S_ISDIR(mode):
         if kind == "file":
             raise ServerPathError(f"{text!r} is a folder; give the path of a file in it.")
