@@ -27,6 +27,8 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import websockets  # noqa: E402
+from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 from streamlit_client import StreamlitSession, click, typed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,12 +140,45 @@ def record(timings: dict, errors: list, k: int, action: str, run, need_chart: bo
     errors.extend(f"session {k}, {action}: {p}" for p in problems)
 
 
+async def malformed(port: int, timeout: float) -> list[str]:
+    """One session sends what no browser would: a sentence box given a number, a 300 kB sentence, a widget id
+    the page never drew, and a frame that is not a BackMsg. Then a fresh session must still be served."""
+    out, s = [], StreamlitSession(port)
+    await s.connect()
+    await s.rerun(None, (), timeout)
+    run = await s.rerun("Tutorial tagger", (), timeout)
+    run = await s.rerun("Tutorial tagger", (click(run.find("button", "Train it now")),), timeout)
+    box = run.find("text_input", "Sentence")
+    cases = (("number in the sentence box", WidgetState(id=box.text_input.id, double_value=3.0)),
+             ("300 kB sentence", typed(box, "the dog ate the apple " * 14_000)),
+             ("unknown widget id", WidgetState(id="$$ID-0123456789abcdef-none", string_value="x")))
+    for what, widget in cases:
+        try:
+            run = await s.rerun("Tutorial tagger", (widget,), timeout)
+            shown = run.errors() or ["no error shown"]
+            out.append(f"{what}: {run.seconds:.2f} s, {'; '.join(shown)[:160]}")
+        except Exception as err:  # noqa: BLE001
+            out.append(f"{what}: {type(err).__name__}: {err}"[:200])
+    await s.send_raw(b"\x00not a protobuf\xff" * 10)
+    try:
+        await asyncio.wait_for(s.ws.recv(), timeout)
+        out.append("garbage frame: connection stayed open")
+    except websockets.ConnectionClosed as closed:
+        out.append(f"garbage frame: server closed the connection (code {closed.rcvd.code if closed.rcvd else '?'})")
+    fresh = StreamlitSession(port)
+    await fresh.connect()
+    run = await fresh.rerun("Tutorial tagger", (), timeout)
+    out.append(f"a fresh session afterwards: Tutorial tagger in {run.seconds:.2f} s, errors {run.errors() or 'none'}")
+    await fresh.close()
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def load_phase(n: int, timeout: float, budget_s: float, app_dir: Path) -> dict:
+def load_phase(n: int, timeout: float, budget_s: float, app_dir: Path, probe_malformed: bool) -> dict:
     server = Server(app_dir)
     try:
         server.wait_healthy()
@@ -165,10 +200,14 @@ def load_phase(n: int, timeout: float, budget_s: float, app_dir: Path) -> dict:
             errors.append(f"stopped after the {budget_s:.0f} s budget")
         wall = time.perf_counter() - t1
         cpu = server.cpu_seconds() - cpu0
+        try:
+            abuse = asyncio.run(malformed(server.port, timeout)) if probe_malformed else []
+        except Exception as err:  # noqa: BLE001
+            abuse = [f"malformed-input probe failed: {type(err).__name__}: {err}"]
         alive = server.proc.poll() is None
         return {"n": n, "timings": timings, "errors": warm_errors + errors, "wall_s": wall, "cpu_s": cpu,
                 "peak_rss": max(server.peak_rss, server.rss()), "rss_idle": rss_idle, "warm_s": warm_s,
-                "alive": alive}
+                "alive": alive, "malformed": abuse}
     finally:
         server.stop()
 
@@ -194,6 +233,8 @@ def report(result: dict) -> None:
               f"{percentile(t.get('train to heatmap', [0.0]), 0.95):.2f} s (goal < 10 s)")
     for line in result["errors"][:10]:
         print("  error:", line)
+    for line in result["malformed"]:
+        print("  malformed input:", line)
 
 
 def main() -> None:
@@ -208,7 +249,7 @@ def main() -> None:
         parser.error(f"--sessions must be between 1 and {MAX_SESSIONS}")
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     for n in args.sessions:
-        report(load_phase(n, args.action_timeout, args.budget_s, args.app_dir.resolve()))
+        report(load_phase(n, args.action_timeout, args.budget_s, args.app_dir.resolve(), n == args.sessions[-1]))
         print(f"load average after N = {n}: {os.getloadavg()[0]:.2f}")
 
 
