@@ -29,6 +29,16 @@ def require_dir(path: Path, what: str = "folder") -> Path:
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
+def _utf16_without_bom(sample: bytes) -> str:
+    """"utf-16-le"/"utf-16-be" when most odd/even bytes of `sample` are NUL (UTF-16 text of ASCII letters)."""
+    half = len(sample) // 2
+    if half >= 4 and sample[1::2].count(0) > 0.9 * half and sample[0::2].count(0) < 0.1 * half:
+        return "utf-16-le"
+    if half >= 4 and sample[0::2].count(0) > 0.9 * half and sample[1::2].count(0) < 0.1 * half:
+        return "utf-16-be"
+    return ""
+
+
 def read_text(path: Path, encoding: str = "utf-8") -> str:
     """Read a whole text file strictly; a decoding error becomes a DataError with line and byte offset.
 
@@ -49,6 +59,8 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
     utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")
     if utf8 and data.startswith(_UTF16_BOMS):
         encoding = "utf-16"  # the BOM says which byte order
+    elif utf8 and (order := _utf16_without_bom(data[:4096])):
+        encoding = order  # ASCII-range text saved as UTF-16 without a BOM: every other byte is 0
     elif utf8:
         encoding = "utf-8-sig"  # drops a BOM; without one it is plain UTF-8
     try:

@@ -117,10 +117,11 @@ def load_vocab_file(path_or_bytes: PathOrBytes, max_bytes: int = MAX_VOCAB_BYTES
         data = read_bytes_limited(path_or_bytes, max_bytes, "The vocabulary file")
     except ModelFileError as err:
         raise InputError(str(err)) from None
-    try:
-        text = data.decode("utf-8-sig")
+    try:  # UTF-8 (a BOM is dropped), or UTF-16 when it starts with a UTF-16 byte-order mark
+        text = data.decode("utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig")
     except UnicodeDecodeError as err:
-        raise InputError(f"The vocabulary file is not UTF-8 text (byte {err.start}): save it as UTF-8.") from None
+        raise InputError(f"The vocabulary file is not UTF-8 text (byte {err.start} cannot be decoded; it looks "
+                         "like Latin-1 or UTF-16 without a byte-order mark): save it as UTF-8.") from None
     stripped = text.lstrip()
     if stripped.startswith(("[", "{")):
         try:
