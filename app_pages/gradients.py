@@ -78,8 +78,8 @@ run = active_run()
 if run is None:
     st.info("This model was loaded from a file: it has no training history to show.")
 else:
-    snapshot = run.trainer.snapshot()
-    every = getattr(getattr(run.trainer, "train_config", None), "grad_norm_every", None)  # None: loaded run
+    snapshot = run.snapshot()
+    every = run.train_config.grad_norm_every if run.train_config is not None else None  # None: settings unknown
     events = grad_norm_events(snapshot)
     if events:
         st.plotly_chart(figures.gate_grad_norm_curves(events, font_size=FONT_SIZE), width="stretch")

@@ -71,7 +71,7 @@ def view(name: str, polling: bool) -> None:
     run = state().runs.get(name)
     if run is None:
         return
-    snap = run.trainer.snapshot()
+    snap = run.snapshot()
     probes = snap.probes
     if not probes:
         if snap.status == "running":
@@ -88,7 +88,7 @@ def view(name: str, polling: bool) -> None:
         step = pick_step(run.name, steps)
         probe = probes[steps.index(step)]
         show_probe(run, probe, probes)
-    if polling and not run.trainer.is_running:
+    if polling and not run.is_running:
         st.rerun()
 
 
@@ -101,7 +101,7 @@ def show_probe(run, probe, probes) -> None:
     st.markdown(f"#### Step {probe.step} (epoch {probe.epoch})")
     predictions_line(probe, index)
     tokens = list(probe.tokens[index])
-    one = probe_to_trace(probe, index, nonlinearity=getattr(run.trainer.model_config, "nonlinearity", "tanh"))
+    one = probe_to_trace(probe, index, nonlinearity=run.model_config.nonlinearity)
     st.plotly_chart(figures.gate_heatmaps(one, layer=layer, direction=direction, tokens=tokens, font_size=FONT_SIZE),
                     width="stretch", key="tl_gates")
     if probe.kind == "rnn":
@@ -126,5 +126,5 @@ def show_probe(run, probe, probes) -> None:
                "recorded step.")
 
 
-polling = run.trainer.is_running
+polling = run.is_running
 st.fragment(view, run_every=1.0 if polling else None)(run.name, polling)

@@ -10,9 +10,9 @@ import streamlit as st
 import torch
 
 from lstm_viz import figures
-from lstm_viz.training.checkpoint import checkpoint_bytes, load_checkpoint
+from lstm_viz.training.checkpoint import checkpoint_bytes
 from lstm_viz.data import DataError, list_datasets, load_corpus
-from lstm_viz.training.loaded_run import LoadedTrainer
+from lstm_viz.training.loaded_run import load_run
 from lstm_viz.training.models import PRESETS, ModelConfig
 from lstm_viz.training.summary import (
     arch_label,
@@ -28,7 +28,10 @@ from lstm_viz.training.summary import (
 from lstm_viz.data.splits import hold_out_dev
 from lstm_viz.training import TRAIN_PRESETS, Trainer
 from lstm_viz.files.uploads import DATASET_SUFFIXES, save_upload
-from app_pages._common import FONT_SIZE, Run, activate_from_callback, active_run, add_run, state
+from lstm_viz.files.budgets import APP
+from lstm_viz.files.server_paths import resolve_server_path, server_path_policy
+from lstm_viz.training.run import TRAINED_HERE
+from app_pages._common import FONT_SIZE, Run, activate_from_callback, active_run, add_loaded_run, add_run, state
 
 ROOT = Path(__file__).resolve().parents[1]
 UPLOAD_DIR = ROOT / "runs" / "uploads"  # uploads live here under random names, only while being parsed
@@ -43,7 +46,7 @@ PAGE_PRESETS = {  # model preset, train preset, dataset, epochs
     "pos-bilstm": ("pos-bilstm", "default", "generated-pos", 5),
 }
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else []) + (
-    ["mps"] if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available() else [])
+    ["mps"] if torch.backends.mps.is_available() else [])
 THREAD_CHOICES = ["auto"] + [n for n in (1, 2, 4, 8, 16, 32) if n <= (os.cpu_count() or 1)]
 ARCH_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 SOURCES = ("Built-in", "Local path", "Upload")
@@ -114,7 +117,8 @@ def get_corpus(v: dict):
         if not text:
             raise DataError("type the path of a dataset file or folder first (e.g. a UD treebank folder, "
                             "a .conllu file, an rt-polarity folder or a .csv file)")
-        path = Path(text).expanduser()
+        path = resolve_server_path(text, server_path_policy(st.get_option("server.address")), "any",
+                                   max_bytes=APP.corpus_bytes, must_exist=False)  # H3: server paths only where allowed, bounded
         options = (("limit", int(v["tr_limit"])),) if v["tr_limit"] else ()
         return cached_corpus(str(path), task, options, _stamp(path)), text, None, options
     upload = v.get("tr_upload")
@@ -204,7 +208,7 @@ def sources() -> dict:
 def settings_summary(v: dict) -> str:
     """One line saying what Start will train."""
     source = {"Built-in": v.get(f"tr_dataset_{v['tr_task']}"), "Local path": v.get("tr_path") or "(no path yet)",
-              "Upload": getattr(v.get("tr_upload"), "name", "(no file yet)")}[v["tr_source"]]
+              "Upload": v["tr_upload"].name if v.get("tr_upload") else "(no file yet)"}[v["tr_source"]]
     layers = f"{v['tr_layers']} layers, " if v["tr_layers"] > 1 else ""
     return (f"Next: **{v['tr_preset']}** · {'bidirectional ' if v['tr_bidir'] else ''}{ARCH_NAMES[v['tr_arch']]}, "
             f"{layers}{v['tr_hidden']} units on **{source}** ({v['tr_task']}) · "
@@ -223,16 +227,15 @@ def live_panel(name: str, polling: bool) -> None:
     run = state().runs.get(name)
     if run is None:
         return
-    trainer = run.trainer
-    snap = trainer.snapshot()
-    cfg = getattr(trainer, "train_config", None)
+    snap = run.snapshot()
+    cfg = run.train_config
     st.subheader(f"Run: {run.name}")
     st.progress(float(snap.progress), text=progress_text(snap, cfg.epochs if cfg else None))
     note = {"running": st.info, "finished": st.success, "stopped": st.warning, "failed": st.error,
             "idle": st.info}[snap.status]
     note(f"**{snap.status}**: {snap.message}")
     if snap.status == "running":
-        st.button("Stop", key="tr_stop", on_click=trainer.stop, type="primary",
+        st.button("Stop", key="tr_stop", on_click=run.stop, type="primary",
                   help="Stops after the current step and keeps the model")
     m = snap.metrics
     cols = st.columns(5)
@@ -252,10 +255,11 @@ def live_panel(name: str, polling: bool) -> None:
     elif snap.status == "running":
         st.caption("Waiting for the first steps...")
     else:
-        st.caption("No training curves: this run was loaded from a checkpoint." if isinstance(trainer, LoadedTrainer)
-                   else "No training curves: the run ended before its first step.")
+        st.caption("No training curves: the run ended before its first step." if run.origin == TRAINED_HERE
+                   else f"No training curves: this run was {run.origin} (a checkpoint keeps the weights, not "
+                   "the curves).")
     comparison_table()
-    if polling and not trainer.is_running:
+    if polling and not run.is_running:
         st.rerun()  # the run ended: redraw the whole page (save button, start button, no more polling)
 
 
@@ -264,8 +268,7 @@ def comparison_table() -> None:
     if not runs:
         return
     st.subheader("Runs of this session")
-    rows = [run_row(r.name, r.dataset, getattr(r.trainer, "model_config", None), r.trainer.snapshot())
-            for r in runs.values()]
+    rows = [run_row(r.name, r.dataset, r.model_config, r.snapshot()) for r in runs.values()]
     st.dataframe(rows, hide_index=True, width="stretch", column_config={
         "loss": st.column_config.NumberColumn(format="%.4f"),
         "dev accuracy": st.column_config.NumberColumn(format="percent"),
@@ -277,20 +280,20 @@ def slug(name: str) -> str:
 
 
 def save_section(run) -> None:
-    if run is None or run.trainer.is_running:
+    if run is None or run.is_running:
         return
-    snap = run.trainer.snapshot()
+    snap = run.snapshot()
     key = (run.name, snap.step, snap.status, run.created)
     cache = st.session_state.setdefault("tr_checkpoint", {})
     if key not in cache:
-        t = run.trainer
         extra = {"dataset": run.dataset, "run": run.name}
         builtin, options = sources().get(run.name, (None, ()))
         if builtin:
             extra.update(dataset_name=builtin, dataset_options=[list(o) for o in options])
-        train_config = t.train_config if getattr(t, "train_config", None) is not None else None
+        model = run.model_copy()[1]  # the run has ended: its final weights
         cache.clear()  # keep only the shown run's bytes
-        cache[key] = checkpoint_bytes(t.model, t.model_config, t.encoder, checkpoint_metrics(snap), train_config, extra)
+        cache[key] = checkpoint_bytes(model, run.model_config, run.encoder, checkpoint_metrics(snap), run.train_config,
+                                      extra)
     st.download_button(f"Save **{run.name}** as a checkpoint", cache[key], file_name=f"{slug(run.name)}.pt",
                        mime="application/octet-stream", key="tr_save", on_click="ignore", icon=":material/download:")
 
@@ -299,7 +302,7 @@ def load_section() -> None:
     st.file_uploader("Load a checkpoint saved here (.pt)", type=["pt", "pth", "ckpt"], key="tr_ckpt",
                      max_upload_size=MAX_CHECKPOINT_MB, on_change=on_checkpoint)
     upload = st.session_state.get("tr_ckpt")
-    result = st.session_state.get("tr_loaded", {}).get(getattr(upload, "file_id", None))
+    result = st.session_state.get("tr_loaded", {}).get(upload.file_id if upload is not None else None)
     if result is not None:
         ok, message = result
         (st.success if ok else st.error)(message)
@@ -316,25 +319,19 @@ def load_upload(upload) -> tuple[bool, str]:
     if upload.size > MAX_CHECKPOINT_MB * 2**20:
         return False, f"{upload.name} is larger than {MAX_CHECKPOINT_MB} MB; that is not a checkpoint saved here"
     try:
-        model, bundle = load_checkpoint(upload.getvalue())
+        run = load_run(upload.getvalue(), upload.name, builtin_corpus, budget=APP)
     except ValueError as err:  # CheckpointError
         return False, f"Cannot load {upload.name}: {err}"
-    corpus, extra, options = None, bundle.extra, ()
-    name = extra.get("dataset_name")
-    if isinstance(name, str) and name in dataset_names(bundle.model_config.task):
-        try:
-            options = tuple(tuple(o) for o in extra.get("dataset_options") or ())
-            corpus = cached_corpus(name, bundle.model_config.task, options, ())
-        except (ValueError, TypeError):
-            corpus = None  # the model still works on typed text
-    trainer = LoadedTrainer(model, bundle, corpus, source=upload.name)
-    base = str(extra.get("run") or Path(upload.name).stem)[:60]
-    run = Run(state().unique_name(f"{base} (loaded)"), trainer, str(extra.get("dataset") or "checkpoint"))
-    add_run(run)
-    activate_from_callback(f"run:{run.name}")
-    if corpus is not None:
-        sources()[run.name] = (name, options)
-    return True, f"Loaded **{run.name}** ({bundle.model_config.arch.upper()}, task {bundle.model_config.task})."
+    run.name = state().unique_name(run.name)
+    add_loaded_run(run)
+    if run.builtin is not None:
+        sources()[run.name] = run.builtin
+    return True, f"Loaded **{run.name}** ({run.model_config.arch.upper()}, task {run.model_config.task})."
+
+
+def builtin_corpus(name: str, options: tuple, task: str):
+    """A built-in dataset a checkpoint names (None when it is not one here)."""
+    return cached_corpus(name, task, options, ()) if name in dataset_names(task) else None
 
 
 # -- the page -------------------------------------------------------------------------------------------------------
@@ -344,7 +341,7 @@ for k, val in DEFAULTS.items():
 if st.session_state["tr_device"] not in DEVICES:
     st.session_state["tr_device"] = DEVICES[0]
 
-running = [r for r in state().runs.values() if r.trainer.is_running]
+running = [r for r in state().runs.values() if r.is_running]
 with st.expander("Settings of the next run", expanded=not state().runs):
     keep = dict(persist_state="session")  # settings survive a visit to another page
     c1, c2, c3 = st.columns(3)
@@ -410,7 +407,7 @@ if run is None:
     st.info("No run yet. Press **Start training**: the *tutorial* preset trains PyTorch's tutorial tagger in about "
             "a second. Or load a checkpoint below.")
 else:
-    polling = run.trainer.is_running
+    polling = run.is_running
     st.fragment(live_panel, run_every=0.5 if polling else None)(run.name, polling)
     if len(state().runs) > 1:
         st.caption("The sidebar's **Model** box picks which run this page (and every analysis page) shows.")
@@ -418,7 +415,7 @@ else:
 st.subheader("Save and load")
 c1, c2 = st.columns(2)
 with c1:
-    if run is not None and run.trainer.is_running:
+    if run is not None and run.is_running:
         st.caption("Saving is possible once the run has ended (stop it or let it finish).")
     save_section(run)
 with c2:

@@ -3,7 +3,7 @@ import streamlit as st
 
 from lstm_viz import figures
 from lstm_viz.explore.subject import InputError
-from app_pages._common import FONT_SIZE, state, train_tutorial_tagger
+from app_pages._common import FONT_SIZE, activate_from_callback, state, subject_of, train_tutorial_tagger
 
 st.title("Tutorial tagger")
 st.markdown(
@@ -12,17 +12,22 @@ st.markdown(
     "rate 0.1 for 300 epochs."
 )
 
-runs = [r for r in state().runs.values() if r.dataset == "tutorial" and r.status == "finished"]
-if st.button("Train it now" if not runs else "Train it again", type="primary"):
+def train_now() -> None:
+    # in a callback, before the sidebar is drawn: the sidebar lists and picks the new run in this script run
     with st.spinner("Training 300 epochs..."):
-        runs.append(train_tutorial_tagger())
+        run = train_tutorial_tagger()
+    activate_from_callback(f"run:{run.name}")
+
+
+runs = [r for r in state().runs.values() if r.dataset == "tutorial" and r.status == "finished"]
+st.button("Train it now" if not runs else "Train it again", type="primary", on_click=train_now)
 if not runs:
     st.info("Press **Train it now**: training takes about a second on a CPU.")
     st.stop()
 
 run = runs[-1]
-snap = run.trainer.snapshot()
-subject = run.subject()
+snap = run.snapshot()
+subject = subject_of(run)
 c1, c2, c3 = st.columns(3)
 c1.metric("Training time", f"{snap.elapsed_s:.2f} s")
 c2.metric("Final loss", f"{snap.metrics.get('loss', float('nan')):.3f}")

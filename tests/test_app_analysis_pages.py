@@ -12,7 +12,7 @@ import pytest
 from lstm_viz.data import tutorial_corpus
 from lstm_viz.training.models import preset
 from lstm_viz.training import TRAIN_PRESETS, Trainer
-from app_pages._common import STATE_KEY, Run, SessionState
+from app_pages._common import STATE_KEY, Run, SessionState, subject_of
 
 from .apptest_util import assert_clean, button, open_page
 
@@ -61,7 +61,7 @@ def open_with(page: str, run: Run, as_file: bool = False):
     at = open_page("app_pages/home.py")
     s = SessionState()
     if as_file:
-        s.inspected[run.name] = run.subject()
+        s.inspected[run.name] = subject_of(run)
         s.active = f"file:{run.name}"
     else:
         s.runs[run.name] = run
@@ -246,12 +246,12 @@ def test_gradients_gru_rnn_and_from_file():
 
 def test_a_run_reloaded_from_a_checkpoint_without_its_data():
     """A checkpoint reloaded on the Train page: no training events, no train config, no corpus."""
-    loaded_run = pytest.importorskip("lstm_viz.training.loaded_run")
     from lstm_viz.training.checkpoint import Bundle
+    from lstm_viz.training.loaded_run import LoadedRun
 
     trained = tiny_run("lstm").trainer
-    trainer = loaded_run.LoadedTrainer(trained.model, Bundle(trained.model_config, trained.encoder), None)
-    run = Run("reloaded", trainer, "tagger.pt")
+    run = LoadedRun("reloaded", trained.model, Bundle(trained.model_config, trained.encoder), None,
+                    dataset="tagger.pt")
     at = open_with("app_pages/gradients.py", run)
     assert any("no training history" in i.value for i in at.info)
     assert len(figures_of(at)) == 2

@@ -14,7 +14,7 @@ from lstm_viz.analysis import truth_table
 from lstm_viz.explore.cell_demo import gate_region, parse_numbers, steps_to_trace
 from lstm_viz.training.checkpoint import checkpoint_bytes, load_checkpoint
 from lstm_viz.data import DataError, generated_pos_corpus, generated_sentiment_corpus
-from lstm_viz.training.loaded_run import LoadedTrainer
+from lstm_viz.training.loaded_run import LoadedRun
 from lstm_viz.training.models import ModelConfig
 from lstm_viz.training.history import prediction_rows, probe_to_trace, truth_share_history
 from lstm_viz.training.summary import (
@@ -189,34 +189,39 @@ def test_arch_label_format_seconds_every():
 
 
 # -- a checkpoint as a finished run --------------------------------------------------------------------------------
-def test_loaded_trainer_behaves_like_a_finished_run(pos_corpus):
-    from app_pages._common import Run  # the page-side wrapper must accept it unchanged
+def test_loaded_run_behaves_like_a_finished_run(pos_corpus):
+    from app_pages._common import Run, subject_of  # one path for trained and loaded runs
 
     trainer = _train(ModelConfig(task="pos", embed_dim=8, hidden_size=6), pos_corpus, replace(FAST, probe_every=0))
     snap = trainer.snapshot()
     data = checkpoint_bytes(trainer.model, trainer.model_config, trainer.encoder, checkpoint_metrics(snap),
                             trainer.train_config, {"dataset": "generated-pos"})
     model, bundle = load_checkpoint(data)
-    loaded = LoadedTrainer(model, bundle, pos_corpus, source="x.pt")
+    loaded = LoadedRun("loaded", model, bundle, pos_corpus, source="x.pt")
     s = loaded.snapshot()
     assert s.status == "finished" and not loaded.is_running and s.step == snap.step and s.progress == 1.0
     assert s.metrics["loss"] == pytest.approx(snap.metrics["loss"]) and "status" not in s.metrics
-    assert "x.pt" in s.message and loaded.train_config == trainer.train_config
+    assert "x.pt" in s.message and "x.pt" in loaded.origin and loaded.train_config == trainer.train_config
     sents = [ex.tokens for ex in pos_corpus.dev[:3]]
     assert loaded.predict(sents) == trainer.predict(sents)
     assert loaded.evaluate("dev").accuracy == pytest.approx(trainer.evaluate("dev").accuracy)
-    run = Run("loaded", loaded, "generated-pos")
-    subject = run.subject()
-    assert run.status == "finished" and subject.corpus is pos_corpus and subject.preset_inputs()
+    subject = subject_of(loaded)
+    assert loaded.status == "finished" and subject.corpus is pos_corpus and subject.preset_inputs()
     assert subject.trace(subject.input_from_text("the dog can run")).kind == "lstm"
-    with pytest.raises(RuntimeError, match="does not train"):
-        loaded.start()
-    no_corpus = LoadedTrainer(model, bundle)
-    assert Run("bare", no_corpus, "x").subject().preset_inputs() == {}
+    assert subject_of(loaded) is subject  # the same weights give the same subject (page caches stay valid)
+    loaded.stop()  # nothing to stop, and it cannot be started: it is no Trainer
+    assert loaded.status == "finished" and not hasattr(loaded, "start")
+    trained = Run("trained", trainer, "generated-pos")
+    for member in ("name", "dataset", "created", "origin", "model_config", "train_config", "encoder", "corpus",
+                   "is_running", "status", "step", "stop_requested", "snapshot", "model_copy", "stop"):
+        assert hasattr(trained, member) and hasattr(loaded, member), member  # both satisfy training.run.Run
+    assert subject_of(trained).predict(sents) == subject.predict(sents)
+    no_corpus = LoadedRun("bare", model, bundle)
+    assert subject_of(no_corpus).preset_inputs() == {}
     with pytest.raises(ValueError, match="without its dataset"):
         no_corpus.evaluate()
     with pytest.raises(ValueError, match="task"):
-        LoadedTrainer(model, bundle, generated_sentiment_corpus(n_train=4, n_dev=0, n_test=0))
+        LoadedRun("wrong", model, bundle, generated_sentiment_corpus(n_train=4, n_dev=0, n_test=0))
 
 
 # -- cell demo ------------------------------------------------------------------------------------------------------
@@ -296,6 +301,6 @@ def test_helpers_do_not_import_streamlit():
     import subprocess
     import sys
 
-    code = ("import sys, lstm_viz.training.history, lstm_viz.training.summary, lstm_viz.training.loaded_run, lstm_viz.explore.cell_demo, "
-            "lstm_viz.files.uploads; assert 'streamlit' not in sys.modules")
+    code = ("import sys, lstm_viz.training.history, lstm_viz.training.summary, lstm_viz.training.loaded_run, "
+            "lstm_viz.training.run, lstm_viz.training.live_copy, lstm_viz.explore.cell_demo, lstm_viz.files.uploads; assert 'streamlit' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])

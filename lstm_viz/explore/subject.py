@@ -25,6 +25,8 @@ from ..data.sentiment_files import tokenize as sentiment_tokenize
 from ..files.inputs import InputError  # noqa: F401 - one error type for text and inputs; pages import it from here
 from ..record.tracing import trace
 from ..record.results import Trace
+from ..training.evaluation import predict
+from ..training.modes import eval_mode
 
 MAX_TOKENS = 2000  # longer texts are cut (with a note): beyond this a heatmap is unreadable anyway
 _POS_TOKEN_RE = re.compile(r"\w+(?:[-']\w+)*|n't|[^\w\s]")
@@ -135,7 +137,7 @@ class ModelSubject:
         device = next(self.model.parameters()).device
         vocab = self.encoder.vocab
         unknown = tuple(sorted({tok for seq in token_lists for tok in seq if vocab.index(tok) == vocab.unk_index}))
-        with torch.no_grad(), _eval_mode(self.model):
+        with eval_mode(self.model):
             chars = None if batch.chars is None else batch.chars.to(device)
             x = self.model.embed_inputs(batch.tokens.to(device), chars)  # [B, T, F]
         if not getattr(self.module, "batch_first", False):
@@ -156,7 +158,6 @@ class ModelSubject:
         return trace(self.module, probe.inputs, lengths=lengths)
 
     def predict(self, token_lists: Sequence[Sequence[str]]) -> list:
-        from ..training.evaluation import predict
         return predict(self.model, self.encoder, [tuple(t) for t in token_lists])
 
     def loss_fn(self, probe: AnalysisInput) -> Callable:
@@ -181,16 +182,3 @@ class ModelSubject:
                 feats = h_n[-D:].transpose(0, 1).reshape(h_n.shape[1], -1)
                 return F.cross_entropy(head(feats), ids.to(feats.device))
         return loss
-
-
-class _eval_mode:
-    """Eval mode for one block, restoring the previous mode after."""
-
-    def __init__(self, model: nn.Module):
-        self.model, self.was_training = model, model.training
-
-    def __enter__(self):
-        self.model.eval()
-
-    def __exit__(self, *exc):
-        self.model.train(self.was_training)

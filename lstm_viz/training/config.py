@@ -84,10 +84,9 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
+        return torch.device("mps" if torch.backends.mps.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} was requested but CUDA is not available here; use 'cpu' or 'auto'")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    if name == "mps" and not torch.backends.mps.is_available():
         raise ValueError("device 'mps' was requested but Apple MPS is not available here; use 'cpu' or 'auto'")
     return torch.device(name)

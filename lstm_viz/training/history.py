@@ -13,6 +13,7 @@ import torch
 
 from ..analysis.truth_table import truth_table
 from ..record.results import Trace
+from .events import ProbeSnapshot
 
 
 def _tensor(a: Optional[np.ndarray], sel: tuple) -> Optional[torch.Tensor]:
@@ -34,16 +35,14 @@ def _final(seq: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
 
 def probe_to_trace(probe, index: Optional[int] = None, nonlinearity: str = "tanh") -> Trace:
-    """A Trace of a `ProbeSnapshot` (lstm_viz.train), of all probe sentences or only sentence `index`.
+    """A Trace of a `ProbeSnapshot` (training.events), of all probe sentences or only sentence `index`.
 
     probe: arrays `[L, D, B, T, H]` (float16, zero at padding); the trace's tensors are float32 on the CPU,
         batch_first like our models' `rnn`. With `index`, B = 1 and T = that sentence's length.
     nonlinearity: a plain RNN's activation ("tanh" or "relu"; the snapshot does not record it).
     """
-    for attr in ("kind", "gate_names", "gates", "hidden", "lengths", "tokens"):
-        if not hasattr(probe, attr):
-            raise TypeError(f"expected a ProbeSnapshot from lstm_viz.training.trainer (trainer.snapshot().probes), "
-                            f"got {type(probe).__name__}")
+    if not isinstance(probe, ProbeSnapshot):
+        raise TypeError(f"expected a ProbeSnapshot (trainer.snapshot().probes), got {type(probe).__name__}")
     n = len(probe.lengths)
     if index is None:
         sel = (slice(None), slice(None), slice(None), slice(0, max(probe.lengths)))

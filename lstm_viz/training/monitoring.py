@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..data.batching import Batch, BatchEncoder
-from ..data.corpus import Corpus, Example
+from ..data.corpus import Corpus, Example, TaggedSentence
 from ..record.gradient_flow import gate_grad_norms
 from ..record.tracing import trace
 from .config import TrainConfig
@@ -98,7 +98,7 @@ def choose_probe_examples(corpus: Corpus, cfg: TrainConfig, examples: Optional[S
         pool = pool or [ex for ex in corpus.train if len(ex.tokens)]
         examples = pool[: cfg.probe_sentences]
     cut = cfg.probe_max_len
-    return tuple(replace(ex, tokens=ex.tokens[:cut], tags=ex.tags[:cut]) if hasattr(ex, "tags")
+    return tuple(replace(ex, tokens=ex.tokens[:cut], tags=ex.tags[:cut]) if isinstance(ex, TaggedSentence)
                  else replace(ex, tokens=ex.tokens[:cut]) for ex in examples if len(ex.tokens))
 
 
@@ -124,7 +124,7 @@ class ProbeRecorder:
         except Exception as err:  # noqa: BLE001 - a recording problem must not end the training
             self.batch, self.error = None, f"probes disabled: {type(err).__name__}: {err}"
             return None
-        targets = tuple(ex.tags if hasattr(ex, "tags") else ex.label for ex in self.examples)
+        targets = tuple(ex.tags if isinstance(ex, TaggedSentence) else ex.label for ex in self.examples)
         return ProbeSnapshot(
             step=step, epoch=epoch, kind=tr.kind, tokens=tuple(ex.tokens for ex in self.examples),
             lengths=tuple(b.lengths.tolist()), gate_names=tuple(tr.gate_names),

@@ -1,0 +1,129 @@
+"""This browser session's models: runs (trained here or loaded from a checkpoint, one `Run` protocol for
+both) and inspected files, which one the pages show, and the analysis subject of a run.
+
+A session's runs live in `st.session_state`, so two browser sessions never see each other's runs. A run
+being trained belongs to its Trainer's thread; pages analyse a CPU copy of its weights that the training
+thread hands over between two optimizer steps (lstm_viz.training.live_copy), never the live model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import streamlit as st
+
+from lstm_viz.explore.subject import ModelSubject
+from lstm_viz.training import TRAIN_PRESETS, Trainer
+from lstm_viz.training.loaded_run import LoadedRun
+from lstm_viz.training.models import preset
+from lstm_viz.training.run import Run, TrainingRun
+
+STATE_KEY = "lstm_viz_state"
+
+
+@dataclass
+class SessionState:
+    runs: dict[str, Run] = field(default_factory=dict)  # name -> run, in creation order
+    inspected: dict[str, object] = field(default_factory=dict)  # name -> subject built from a user's file
+    active: Optional[str] = None  # key of the model the analysis pages show: "run:NAME" or "file:NAME"
+    subjects: dict[str, tuple] = field(default_factory=dict)  # run name -> (model copy, its ModelSubject)
+
+    def unique_name(self, base: str) -> str:
+        names = set(self.runs) | set(self.inspected)
+        if base not in names:
+            return base
+        k = 2
+        while f"{base} ({k})" in names:
+            k += 1
+        return f"{base} ({k})"
+
+
+def state() -> SessionState:
+    if STATE_KEY not in st.session_state:
+        st.session_state[STATE_KEY] = SessionState()
+    return st.session_state[STATE_KEY]
+
+
+def add_run(run: Run, activate: bool = True) -> None:
+    s = state()
+    s.runs[run.name] = run
+    if activate:
+        s.active = f"run:{run.name}"
+
+
+def add_inspected(name: str, subject) -> str:
+    s = state()
+    name = s.unique_name(name)
+    s.inspected[name] = subject
+    s.active = f"file:{name}"
+    return name
+
+
+def model_choices() -> dict[str, str]:
+    """key -> label for the model picker (labels stay fixed; the live status is shown beside it)."""
+    s = state()
+    choices = {f"run:{n}": n for n in s.runs}
+    choices.update({f"file:{n}": f"{n} (file)" for n in s.inspected})
+    return choices
+
+
+def subject_of(run: Run, wait_s: float = 2.0) -> Optional[ModelSubject]:
+    """The run's model to analyse: its final weights, or (while it trains) those of a recent step. The same
+    copy gives the same subject object, so page caches keyed on the subject keep working."""
+    copied = run.model_copy(wait_s)
+    if copied is None:
+        return None
+    model = copied[1]
+    cache = state().subjects
+    hit = cache.get(run.name)
+    if hit is not None and hit[0] is model and hit[1].corpus is run.corpus:
+        return hit[1]
+    subject = ModelSubject(run.name, model, run.encoder, run.corpus)
+    cache[run.name] = (model, subject)
+    return subject
+
+
+def active_run() -> Optional[Run]:
+    s = state()
+    if s.active and s.active.startswith("run:"):
+        return s.runs.get(s.active[4:])
+    return None
+
+
+def active_subject():
+    """The subject of the picked model, or None when there is none."""
+    s = state()
+    if s.active is None:
+        return None
+    source, _, name = s.active.partition(":")
+    if source == "run" and name in s.runs:
+        return subject_of(s.runs[name])
+    if source == "file":
+        return s.inspected.get(name)
+    return None
+
+
+def activate_from_callback(key: str) -> None:
+    """Make `key` ("run:NAME" or "file:NAME") the model every page shows. Call it from a widget callback
+    (on_click / on_change), which runs before the sidebar's picker is drawn: once drawn in a script run, the
+    picker's own widget state would put the previously picked model back."""
+    state().active = key
+    st.session_state["model_picker"] = key
+
+
+def train_tutorial_tagger() -> TrainingRun:
+    """The PyTorch sequence-models tutorial tagger, trained in this thread (about a second)."""
+    from lstm_viz.data import tutorial_corpus
+
+    trainer = Trainer(preset("tutorial"), TRAIN_PRESETS["tutorial"], tutorial_corpus())
+    trainer.run()
+    run = TrainingRun(state().unique_name("Tutorial tagger"), trainer, "tutorial")
+    add_run(run)
+    return run
+
+
+def add_loaded_run(run: LoadedRun) -> LoadedRun:
+    """A checkpoint's run joins the session and becomes the shown model (the one path for checkpoints)."""
+    add_run(run)
+    activate_from_callback(f"run:{run.name}")
+    return run
