@@ -22,8 +22,11 @@ st.markdown(
     "`nn.GRU` or `nn.RNN` (or a whole lstm-viz checkpoint). The weights are read as plain data "
     "(`torch.load(weights_only=True)`): no code from the file runs. The recurrent layer is rebuilt from its "
     "weights, and every page (Gates, Truth table, Saturation, Gradients, Export) then works on it.")
+FLASH_NOTE = "inspect_flash_note"  # a warning that must survive that rerun too (e.g. why the head was left out)
 if FLASH in st.session_state:
     st.success(st.session_state.pop(FLASH))
+    if FLASH_NOTE in st.session_state:
+        st.warning(st.session_state.pop(FLASH_NOTE))
     st.page_link("app_pages/gates.py", label="Open the Gates page", icon=":material/traffic:")
 
 
@@ -205,7 +208,7 @@ if st.button("Use this model", type="primary", disabled=not confirmed, key="insp
             try:
                 subject = checkpoint_subject(content(data), name, budget=APP)
             except ValueError as err:
-                st.warning(f"Opening the checkpoint's layer without its head: {err}")
+                st.session_state[FLASH_NOTE] = f"Opened the checkpoint's layer without its head: {err}"
         if subject is None:
             subject = module_subject(current, name, **text_kwargs, **(dict(
                 random_steps=steps, random_batch=batch, random_seed=seed, loss=loss) if not use_checkpoint else {}))
