@@ -1,8 +1,9 @@
 """The server's one training queue, as pages use it: `training_scheduler()` (one TrainingScheduler per server
 process, shared by every session, its limits read from LSTM_VIZ_* environment variables), `session_id()`
-(this browser session's key in it) and `queue_note(run_id)` (where a run stands, with a Cancel button while it
-waits). A session that closed keeps its runs for ServerLimits.session_grace_s, then they are stopped and
-forgotten (Streamlit's runtime says which sessions are still connected)."""
+(this browser session's key in it), `queue_note(run_id)` (where a run stands, with a Cancel button while it
+waits) and `train_and_wait(trainer, label)` (a page trains a small model within one script run). A session
+that closed keeps its runs for ServerLimits.session_grace_s, then they are stopped and forgotten (Streamlit's
+runtime says which sessions are still connected)."""
 from __future__ import annotations
 
 import streamlit as st
@@ -10,7 +11,7 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lstm_viz.serving.limits import LimitError, ServerLimits
-from lstm_viz.serving.scheduler import TrainingScheduler
+from lstm_viz.serving.scheduler import QueueStatus, TrainingScheduler
 
 LOCAL_SESSION = "local"  # outside a server (AppTest, bare mode) every script shares this key
 
@@ -50,3 +51,27 @@ def queue_note(run_id: str, key: str = "queue") -> str:
     elif status.state in ("failed", "cancelled"):
         st.error(status.describe())
     return status.state
+
+
+def train_and_wait(trainer, label: str, keep: bool = False, poll_s: float = 0.25) -> QueueStatus:
+    """Train a not yet started Trainer through the server's queue and wait for it in this script run, showing
+    the place in line meanwhile; its final status ("finished", "stopped" or "failed"). Raises LimitError when
+    the queue refuses it. keep=False: the queue forgets it once it ended (the session holds it from then on).
+    If the script run is interrupted (the user went elsewhere), a waiting run leaves the line."""
+    scheduler = training_scheduler()
+    run_id = scheduler.submit(session_id(), trainer, label)
+    note = st.empty()
+    ended = False
+    try:
+        while True:
+            status = scheduler.wait(run_id, poll_s)
+            if status.state not in ("queued", "running"):
+                ended = True
+                return status
+            note.caption(f"**{label}**: {status.describe()}")
+    finally:
+        note.empty()
+        if not ended:
+            scheduler.cancel(run_id)  # interrupted: a waiting run leaves the line, a training one stops
+        if not keep or not ended:
+            scheduler.forget(run_id)

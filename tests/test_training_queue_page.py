@@ -61,3 +61,51 @@ def test_queue_note_shows_the_line_and_cancel_takes_the_run_out(monkeypatch):
         release.set()
         scheduler.shutdown(60)
         st.cache_resource.clear()
+
+
+def _train_page() -> None:
+    import streamlit as st
+
+    from app_pages._training_queue import session_id, train_and_wait
+    from lstm_viz.data import tutorial_corpus
+    from lstm_viz.serving.limits import LimitError
+    from lstm_viz.training import TrainConfig, Trainer
+    from lstm_viz.training.models import preset
+
+    if "trainer" not in st.session_state:
+        cfg = TrainConfig(device="cpu", optimizer="sgd", lr=0.1, epochs=100, batch_size=1, shuffle=False,
+                          probe_every=0, grad_norm_every=0, eval_every=0, threads=1, max_steps=4)
+        st.session_state["trainer"] = Trainer(preset("tutorial"), cfg, tutorial_corpus())
+    trainer = st.session_state["trainer"]
+    st.session_state["sid"] = session_id()
+    try:
+        st.session_state["ended"] = train_and_wait(trainer, "Tutorial tagger").state
+    except LimitError as err:
+        st.error(str(err))
+
+
+def test_train_and_wait_trains_through_the_queue_and_refuses_clearly(monkeypatch):
+    monkeypatch.setenv("LSTM_VIZ_MAX_TRAINING", "1")
+    st.cache_resource.clear()
+    from app_pages._training_queue import training_scheduler
+
+    release = threading.Event()
+    try:
+        at = AppTest.from_function(_train_page, default_timeout=60).run()
+        assert not at.exception and at.session_state["ended"] == "finished"
+        trainer = at.session_state["trainer"]
+        assert trainer.snapshot().step == 4
+        assert training_scheduler().counts()["kept"] == 0  # keep=False: the session holds it, not the queue
+        scheduler = training_scheduler()
+        started = threading.Event()
+        holder = _tutorial()
+        holder.add_callback("on_step_end", lambda t: (started.set(), release.wait(60)))
+        scheduler.submit(at.session_state["sid"], holder, "a run of this session")
+        assert started.wait(60)
+        del at.session_state["trainer"]
+        at.run()
+        assert at.error and "'a run of this session' is still training" in at.error[0].value
+    finally:
+        release.set()
+        training_scheduler().shutdown(60)
+        st.cache_resource.clear()
