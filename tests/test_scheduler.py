@@ -36,7 +36,7 @@ def cost(seconds: float, mb: float = 1.0) -> RunCost:
 class Gated:
     """A real tutorial Trainer held at its first step until `release` is set; logs the order runs start in."""
 
-    def __init__(self, name: str, log: list, fail: bool = False):
+    def __init__(self, name: str, log: list, fail: type = None):
         self.name, self.log, self.fail = name, log, fail
         self.started, self.release = threading.Event(), threading.Event()
         self.trainer = tutorial_trainer()
@@ -50,7 +50,7 @@ class Gated:
             if trainer.stop_requested:
                 return
         if self.fail:
-            raise RuntimeError(f"{self.name} broke")
+            raise self.fail(f"{self.name} broke")
 
     def wait_started(self) -> None:
         assert self.started.wait(WAIT), f"{self.name} never started"
@@ -150,9 +150,10 @@ def test_cancel_from_the_queue_and_stop_a_training_run(log):
     assert s.cancel("run-unknown") == "unknown"
 
 
-def test_a_failing_run_frees_its_slot_and_the_others_go_on(log):
+@pytest.mark.parametrize("error", [RuntimeError, MemoryError])  # a bug, or a run out of memory
+def test_a_failing_run_frees_its_slot_and_the_others_go_on(log, error):
     s = make(ServerLimits(max_training=2, max_big_training=2))
-    bad, alongside, behind = Gated("bad", log, fail=True), Gated("alongside", log), Gated("behind", log)
+    bad, alongside, behind = Gated("bad", log, fail=error), Gated("alongside", log), Gated("behind", log)
     i_bad = s.submit("s1", bad.trainer, "bad", cost(1))
     i_along = s.submit("s2", alongside.trainer, "alongside", cost(1))
     i_behind = s.submit("s3", behind.trainer, "behind", cost(1))
@@ -161,7 +162,7 @@ def test_a_failing_run_frees_its_slot_and_the_others_go_on(log):
     assert s.status(i_behind).state == "queued"
     bad.release.set()
     ended = s.wait(i_bad, WAIT)
-    assert ended.state == "failed" and "RuntimeError: bad broke" in ended.describe()
+    assert ended.state == "failed" and f"{error.__name__}: bad broke" in ended.describe()
     behind.wait_started()  # took the failed run's slot while the other kept training
     assert s.status(i_along).state == "running"
     alongside.release.set()
