@@ -1,6 +1,6 @@
 """Many students at once against one real `streamlit run app.py` server, without a browser per student.
 
-    nice python benchmarks/bench_load.py [--sessions 1 10 30] [--action-timeout 180] [--budget-s 1500]
+    nice python benchmarks/bench_load.py [--sessions 1 10 30] [--spread-s 0] [--think-s 0] [--budget-s 1500]
 
 For each N it starts a fresh server on a free loopback port, warms it up with one unmeasured session (the
 first script run imports torch and plotly), then runs N sessions at once through Streamlit's own websocket
@@ -103,7 +103,8 @@ class Server:
                 self.proc.wait(5)
 
 
-async def student(port: int, k: int, timings: dict, errors: list, timeout: float, cpu=None) -> None:
+async def student(port: int, k: int, timings: dict, errors: list, timeout: float, cpu=None,
+                  delay_s: float = 0.0, think_s: float = 0.0) -> None:
     """One session's visit; each action's seconds go to timings[action], each problem to errors. With `cpu`
     (the server's CPU seconds so far; use it with one session only) each action's server CPU goes to
     timings["cpu " + action]."""
@@ -113,6 +114,8 @@ async def student(port: int, k: int, timings: dict, errors: list, timeout: float
     async def act(name: str, page, widgets=(), need_chart: bool = False):
         nonlocal action
         action = name
+        if name != "open app":
+            await asyncio.sleep(think_s)  # a student reads the page before the next click
         before = cpu() if cpu else 0.0
         run = await s.rerun(page, widgets, timeout)
         if cpu:
@@ -121,6 +124,7 @@ async def student(port: int, k: int, timings: dict, errors: list, timeout: float
         return run
 
     try:
+        await asyncio.sleep(delay_s)
         await s.connect()
         await act("open app", None)
         run = await act("open Tutorial tagger", "Tutorial tagger")
@@ -188,7 +192,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def load_phase(n: int, timeout: float, budget_s: float, app_dir: Path, probe_malformed: bool) -> dict:
+def load_phase(n: int, timeout: float, budget_s: float, app_dir: Path, probe_malformed: bool,
+               spread_s: float = 0.0, think_s: float = 0.0) -> dict:
     server = Server(app_dir)
     try:
         server.wait_healthy()
@@ -203,8 +208,9 @@ def load_phase(n: int, timeout: float, budget_s: float, app_dir: Path, probe_mal
 
         async def all_students():
             cpu = server.cpu_seconds if n == 1 else None
-            await asyncio.wait_for(asyncio.gather(*(student(server.port, k, timings, errors, timeout, cpu)
-                                                    for k in range(n))), budget_s)
+            await asyncio.wait_for(asyncio.gather(*(
+                student(server.port, k, timings, errors, timeout, cpu, spread_s * k / n, think_s)
+                for k in range(n))), budget_s)
         try:
             asyncio.run(all_students())
         except asyncio.TimeoutError:
@@ -256,14 +262,19 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 30])
     parser.add_argument("--action-timeout", type=float, default=180.0, help="seconds one script run may take")
     parser.add_argument("--budget-s", type=float, default=1500.0, help="seconds all sessions of one N may take")
+    parser.add_argument("--spread-s", type=float, default=0.0,
+                        help="students arrive evenly over this many seconds (0: all at once, the worst case)")
+    parser.add_argument("--think-s", type=float, default=0.0, help="seconds a student waits between actions")
     parser.add_argument("--app-dir", type=Path, default=ROOT,
                         help="folder holding app.py (e.g. `git archive HEAD` unpacked, to measure a fixed version)")
     args = parser.parse_args()
     if any(not 1 <= n <= MAX_SESSIONS for n in args.sessions):
         parser.error(f"--sessions must be between 1 and {MAX_SESSIONS}")
-    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; students arrive over "
+          f"{args.spread_s:g} s and wait {args.think_s:g} s between actions")
     for n in args.sessions:
-        report(load_phase(n, args.action_timeout, args.budget_s, args.app_dir.resolve(), n == args.sessions[-1]))
+        report(load_phase(n, args.action_timeout, args.budget_s, args.app_dir.resolve(), n == args.sessions[-1],
+                          args.spread_s, args.think_s))
         print(f"load average after N = {n}: {os.getloadavg()[0]:.2f}")
 
 
