@@ -38,6 +38,7 @@ PAGES = {
         page("truth_table.py", "Truth table", ":material/table_chart:"),
         page("saturation.py", "Saturation", ":material/thermostat:"),
         page("gradients.py", "Gradients", ":material/trending_down:"),
+        page("intervene.py", "Interventions", ":material/science:"),
     ],
     "Your model": [
         page("inspect_model.py", "Inspect a model", ":material/folder_open:"),
