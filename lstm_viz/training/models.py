@@ -97,6 +97,14 @@ PRESETS: dict[str, ModelConfig] = {
     # The same tagger with words only (unknown words get a trained <unk>).
     "pos-bilstm": ModelConfig(task="pos", arch="lstm", embed_dim=100, hidden_size=128, bidirectional=True,
                               dropout=0.33, word_dropout=0.05),
+    # Sized for a lecture on a laptop CPU (with the "lecture" training preset): a rising accuracy curve within
+    # seconds, a useful accuracy within a minute on 2 cores (benchmarks/bench_training.py --lecture).
+    "pos-lecture": ModelConfig(task="pos", arch="lstm", embed_dim=64, hidden_size=64, bidirectional=True,
+                               dropout=0.2, word_dropout=0.05),
+    # Also the IMDB recipe (>= 80% test from 2,500 reviews): max-pooling over time learns from long texts far
+    # sooner than final states; words seen once become <unk>.
+    "sentiment-lecture": ModelConfig(task="sentiment", arch="lstm", embed_dim=64, hidden_size=64,
+                                     bidirectional=True, dropout=0.3, lowercase=True, min_freq=2, pooling="max"),
 }
 
 

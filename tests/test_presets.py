@@ -1,0 +1,34 @@
+"""Training presets and the epoch-time estimate the Train page states before Start."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from lstm_viz.training.models import PRESETS, build_model, preset
+from lstm_viz.training.presets import TRAIN_PRESETS, estimate_epoch_seconds
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_lecture_presets_are_small_models_for_each_task():
+    assert {preset("pos-lecture").task, preset("sentiment-lecture").task} == {"pos", "sentiment"}
+    big = sum(p.numel() for p in build_model(PRESETS["sentiment-bilstm"], 5000, 2).parameters())
+    for name in ("pos-lecture", "sentiment-lecture"):
+        small = sum(p.numel() for p in build_model(PRESETS[name], 5000, 17).parameters())
+        assert small * 5 < big
+    assert TRAIN_PRESETS["lecture"].optimizer == "adam" and TRAIN_PRESETS["lecture"].lr > TRAIN_PRESETS["default"].lr
+
+
+def test_estimate_epoch_seconds_measures_the_configuration():
+    lengths = [20] * 200
+    cfg = TRAIN_PRESETS["default"]
+    tiny = estimate_epoch_seconds(preset("tutorial"), cfg, lengths, vocab_size=50, num_labels=3)
+    big = estimate_epoch_seconds(preset("sentiment-bilstm"), cfg, lengths, vocab_size=5000, num_labels=2,
+                                 measure_tokens=640)
+    assert math.isfinite(tiny) and 0 < tiny < big  # a 6-unit LSTM against a 2-layer BiLSTM 256
+    chars = estimate_epoch_seconds(preset("pos-bilstm-char"), cfg, lengths, vocab_size=500, num_labels=17,
+                                   char_vocab_size=60, measure_tokens=320, steps=1)
+    assert chars > 0
+    with pytest.raises(ValueError, match="lengths is empty"):
+        estimate_epoch_seconds(preset("tutorial"), cfg, [], vocab_size=50, num_labels=3)
