@@ -63,13 +63,14 @@ def step_through_panel(trace, tokens: Sequence[str], unit: int, layer: int, dire
         st.session_state[f"{pos_key}_ticked"] = playing
         now = st.session_state[pos_key]
         step = steps[now]
-        c = st.columns([1, 1, 1, 3])
-        c[0].button("Previous token", icon=":material/skip_previous:", key=f"{key}_prev", disabled=now == 0,
-                    on_click=_go, args=(pos_key, -1, n), width="stretch")
+        c = st.columns([1, 1, 1, 2])
+        c[0].button("Back", icon=":material/skip_previous:", key=f"{key}_prev", disabled=now == 0,
+                    on_click=_go, args=(pos_key, -1, n), help="The previous token", width="stretch")
         c[1].button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
-                    key=f"{key}_play", on_click=_toggle_play, args=(play_key,), width="stretch")
-        c[2].button("Next token", icon=":material/skip_next:", key=f"{key}_next", disabled=now == n - 1,
-                    on_click=_go, args=(pos_key, 1, n), width="stretch")
+                    key=f"{key}_play", on_click=_toggle_play, args=(play_key,), width="stretch",
+                    help=f"One token every {PLAY_EVERY_S:g} s")
+        c[2].button("Next", icon=":material/skip_next:", key=f"{key}_next", disabled=now == n - 1,
+                    on_click=_go, args=(pos_key, 1, n), help="The next token", width="stretch")
         c[3].markdown(f"**Token {now + 1} of {n}** · unit {unit}"
                       + (" · read right to left (backward direction)" if direction == 1 else ""))
         st.html(_sentence(steps, now, tokens))

@@ -80,15 +80,18 @@ def projector_switch() -> None:
 # Streamlit draws metric values at 2.25rem (a narrow column shows "0.…") and lets a wide formula spill out
 # of its column; these rules hold in both modes, the larger text only in projector mode.
 _BASE_CSS = """
-[data-testid="stMetricValue"] { font-size: 1.6rem; }
+[data-testid="stMetricValue"], [data-testid="stMain"] [data-testid="stMetricValue"] p { font-size: 1.75rem; }
 [data-testid="stMetricValue"] > div { overflow: visible; text-overflow: clip; }
 .katex-display { overflow-x: auto; overflow-y: hidden; padding: 0.2rem 0; }
 """
 _PROJECTOR_CSS = """
 [data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; max-width: 100%; }
-[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; color: #111; }
-[data-testid="stCaptionContainer"] { font-size: 1.0rem; color: #222; }
-.katex { font-size: 1.25em; }
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.2rem; color: #111; }
+[data-testid="stMain"] [data-testid="stCaptionContainer"] { font-size: 1.05rem; color: #222; }
+[data-testid="stMain"] [data-testid="stMetricValue"] p { font-size: 1.75rem; }
+[data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.05rem; }
+[data-testid="stMain"] .katex { font-size: 1.3em; }
 """
 
 

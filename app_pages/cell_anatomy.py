@@ -5,7 +5,8 @@ from lstm_viz.explore import cell_step
 from lstm_viz import figures
 from lstm_viz.analysis import CATEGORY_DESCRIPTIONS
 from lstm_viz.explore.cell_demo import gate_region, parse_numbers, steps_to_trace
-from app_pages._common import FONT_SIZE
+from app_pages._step_through import step_through_panel
+from app_pages._view import figure_style, share_view
 
 FUNCS = {"i": r"\sigma", "f": r"\sigma", "o": r"\sigma", "r": r"\sigma", "z": r"\sigma", "g": r"\tanh"}
 GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o",
@@ -41,10 +42,22 @@ def edited_weights(kind: str, preset: cell_step.CellPreset, gates: tuple[str, ..
 
 
 def gate_equations(step: dict, gates: tuple[str, ...], equations: dict[str, str]) -> None:
+    """Each gate on two lines (the definition, then its value), so no formula is wider than a narrow column."""
     for g in gates:
         if g == "n":
             continue  # the GRU candidate gets its substituted form below
-        st.latex(equations[g] + rf" = {FUNCS[g]}({step['pre_' + g][0]:.2f}) = {step[g][0]:.3f}")
+        lhs, rhs = equations[g].split(" = ", 1)
+        st.latex(rf"\begin{{aligned}} {lhs} &= {rhs} \\ &= {FUNCS[g]}({step['pre_' + g][0]:.2f}) = "
+                 rf"{step[g][0]:.3f} \end{{aligned}}")
+
+
+def metrics(step: dict, names: dict[str, str]) -> None:
+    """The step's values, three to a row (six in one row read "0.…" at 150% zoom)."""
+    items = list(names.items())
+    for start in range(0, len(items), 3):
+        cols = st.columns(3)
+        for col, (key, label) in zip(cols, items[start:start + 3]):
+            col.metric(label, f"{step[key][0]:.3f}")
 
 
 def sequence_chart(kind: str, preset: cell_step.CellPreset, weights: cell_step.CellWeights) -> None:
@@ -57,8 +70,11 @@ def sequence_chart(kind: str, preset: cell_step.CellPreset, weights: cell_step.C
         st.error(str(err))
         return
     steps = cell_step.run_preset(cell_step.CellPreset(preset.name, preset.description, weights, xs))
-    fig = figures.unit_line(steps_to_trace(steps), unit=0, tokens=[f"x={v:g}" for v in xs], font_size=FONT_SIZE)
+    trace, tokens = steps_to_trace(steps), [f"x={v:g}" for v in xs]
+    fig = figures.unit_line(trace, unit=0, tokens=tokens, style=figure_style())
     st.plotly_chart(fig, width="stretch", key=f"ca_{kind}_seq_chart")
+    st.markdown("**Step through it**")
+    step_through_panel(trace, tokens, 0, 0, 0, f"ca_{kind}", figure_style(), low, high)
 
 
 def region_note(region: str, where: str) -> None:
@@ -78,24 +94,18 @@ with lstm_tab:
     h_prev = c2.slider("previous hidden $h_{t-1}$", -1.0, 1.0, 0.0, 0.05, key="ca_lstm_h")
     c_prev = c3.slider("previous cell $c_{t-1}$", -3.0, 3.0, 0.5, 0.1, key="ca_lstm_c")
     step = cell_step.lstm_step([x], [h_prev], [c_prev], weights)
-    cols = st.columns(6)
-    for col, key, label in zip(cols, ("i", "f", "g", "o", "c", "h"),
-                               ("input gate i", "forget gate f", "candidate g", "output gate o", "cell c_t",
-                                "hidden h_t")):
-        col.metric(label, f"{step[key][0]:.3f}")
-    left, right = st.columns([3, 2])
-    with left:
-        st.subheader("Equations at these values")
-        gate_equations(step, ("i", "f", "g", "o"), cell_step.LSTM_EQUATIONS)
-        subst = cell_step.substituted_equations(step)
-        for k in ("c", "h"):
-            st.latex(cell_step.LSTM_EQUATIONS[k])
-            st.latex(subst[k])
-    with right:
-        region = gate_region("lstm", step["i"][0], step["f"][0], low, high)
-        region_note(region, f"i = {step['i'][0]:.3f}, f = {step['f'][0]:.3f}")
-        st.plotly_chart(figures.truth_table_diagram(i=step["i"], f=step["f"], low=low, high=high,
-                                                    font_size=FONT_SIZE), key="ca_lstm_diagram")
+    metrics(step, {"i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o",
+                   "c": "cell c_t", "h": "hidden h_t"})
+    st.subheader("Equations at these values")
+    gate_equations(step, ("i", "f", "g", "o"), cell_step.LSTM_EQUATIONS)
+    subst = cell_step.substituted_equations(step)
+    for k in ("c", "h"):
+        st.latex(cell_step.LSTM_EQUATIONS[k])
+        st.latex(subst[k])
+    region = gate_region("lstm", step["i"][0], step["f"][0], low, high)
+    region_note(region, f"i = {step['i'][0]:.3f}, f = {step['f'][0]:.3f}")
+    st.plotly_chart(figures.truth_table_diagram(i=step["i"], f=step["f"], low=low, high=high, style=figure_style()),
+                    key="ca_lstm_diagram", width="content")
     sequence_chart("lstm", preset, weights)
 
 with gru_tab:
@@ -107,23 +117,19 @@ with gru_tab:
     x = c1.slider("input $x_t$", -2.0, 2.0, 1.0, 0.1, key="ca_gru_x")
     h_prev = c2.slider("previous hidden $h_{t-1}$", -1.0, 1.0, 0.5, 0.05, key="ca_gru_h")
     step = cell_step.gru_step([x], [h_prev], weights)
-    cols = st.columns(4)
-    for col, key, label in zip(cols, ("r", "z", "n", "h"), ("reset gate r", "update gate z", "candidate n",
-                                                            "hidden h_t")):
-        col.metric(label, f"{step[key][0]:.3f}")
-    left, right = st.columns([3, 2])
-    with left:
-        st.subheader("Equations at these values")
-        gate_equations(step, ("r", "z"), cell_step.GRU_EQUATIONS)
-        subst = cell_step.substituted_equations(step)
-        for k in ("n", "h"):
-            st.latex(cell_step.GRU_EQUATIONS[k])
-            st.latex(subst[k])
-        st.caption("PyTorch's GRU: $z = 1$ keeps the old state, and the reset gate multiplies "
-                   "$W_{hn} h_{t-1} + b_{hn}$ inside the candidate.")
-    with right:
-        region = gate_region("gru", step["r"][0], step["z"][0], low, high)
-        region_note(region, f"r = {step['r'][0]:.3f}, z = {step['z'][0]:.3f}")
-        st.plotly_chart(figures.gru_truth_table_diagram(r=step["r"], z=step["z"], low=low, high=high,
-                                                        font_size=FONT_SIZE), key="ca_gru_diagram")
+    metrics(step, {"r": "reset gate r", "z": "update gate z", "n": "candidate n", "h": "hidden h_t"})
+    st.subheader("Equations at these values")
+    gate_equations(step, ("r", "z"), cell_step.GRU_EQUATIONS)
+    subst = cell_step.substituted_equations(step)
+    for k in ("n", "h"):
+        st.latex(cell_step.GRU_EQUATIONS[k])
+        st.latex(subst[k])
+    st.caption("PyTorch's GRU: $z = 1$ keeps the old state, and the reset gate multiplies "
+               "$W_{hn} h_{t-1} + b_{hn}$ inside the candidate.")
+    region = gate_region("gru", step["r"][0], step["z"][0], low, high)
+    region_note(region, f"r = {step['r'][0]:.3f}, z = {step['z'][0]:.3f}")
+    st.plotly_chart(figures.gru_truth_table_diagram(r=step["r"], z=step["z"], low=low, high=high,
+                                                    style=figure_style()), key="ca_gru_diagram", width="content")
     sequence_chart("gru", preset, weights)
+
+share_view()

@@ -91,12 +91,12 @@ if projector_on():
         st.session_state["gates_one"] = panels[(k + delta) % len(panels)]
 
     b1, b2, b3 = st.columns([1, 3, 1])
-    b1.button("Previous gate", icon=":material/chevron_left:", on_click=flip, args=(-1,), key="gates_prev_panel",
-              width="stretch")
-    b2.segmented_control("Gate or state", panels, format_func=LONG_NAMES.get, key="gates_one",
-                         label_visibility="collapsed")
-    b3.button("Next gate", icon=":material/chevron_right:", on_click=flip, args=(1,), key="gates_next_panel",
-              width="stretch")
+    b1.button("Back", icon=":material/chevron_left:", on_click=flip, args=(-1,), key="gates_prev_panel",
+              help="The previous gate or state", width="stretch")
+    b2.segmented_control("Gate or state", panels, format_func=lambda n: LONG_NAMES[n].split(":")[0],
+                         key="gates_one", label_visibility="collapsed")
+    b3.button("Next", icon=":material/chevron_right:", on_click=flip, args=(1,), key="gates_next_panel",
+              help="The next gate or state", width="stretch")
     shown = [st.session_state.get("gates_one") or panels[0]]  # a segmented control can be clicked off
 
 seed_widget("gates_unit", view_link.units[0] if view_link.units else None, range(recording.hidden_size), "unit")

@@ -6,8 +6,11 @@ from lstm_viz import figures
 from lstm_viz.analysis import forget_product
 from lstm_viz.record.gradient_flow import gradient_flow
 from lstm_viz.training.summary import grad_norm_events
-from app_pages._common import (FONT_SIZE, active_run, guarded, layer_direction, session_cached,
+from app_pages._common import (active_run, guarded, layer_direction, session_cached,
                            subject_and_input)
+from app_pages._view import controls, figure_style, link, seed_widget, share_view
+
+STYLE = figure_style()
 
 MAX_STEPS = 200  # the step-wise backward costs about a fused forward per step; longer inputs are cut
 
@@ -34,7 +37,10 @@ with st.spinner("Back-propagating through time..."):
     flow = session_cached("flow", subject, key, lambda: guarded(own_flow, prefix="Could not compute gradients: "))
 if flow is None:
     st.stop()
+seed_widget("grad_layer", link().layer, range(flow.dh.shape[0]), "layer")
+seed_widget("grad_direction", link().direction, range(flow.dh.shape[1]), "direction")
 layer, direction = layer_direction(flow.dh.shape[0], flow.dh.shape[1], key="grad")
+share_view(layer=layer if flow.dh.shape[0] > 1 else None, direction=direction if flow.dh.shape[1] > 1 else None)
 
 st.subheader("This model")
 gated = subject.kind in ("lstm", "gru")
@@ -43,7 +49,7 @@ if gated:
     recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
     fp = forget_product(recording, layer, direction)
 st.plotly_chart(figures.gradient_flow_figure({subject.name: flow}, tokens=tokens, forget_product=fp, layer=layer,
-                                             direction=direction, font_size=FONT_SIZE), width="stretch")
+                                             direction=direction, style=STYLE), width="stretch")
 st.caption(f"Loss: the model's own {'tagging' if subject.task == 'pos' else 'classification'} cross-entropy on "
            f"this input (gold labels when known, else its own predictions); loss = {flow.loss:.3g}."
            + (f" Dotted: the product of the {'forget' if subject.kind == 'lstm' else 'update'} gates after each "
@@ -63,7 +69,7 @@ if sizes is not None:
     if cmp is not None:
         fps = {name: forget_product(tr, layer, direction) for name, tr in cmp.traces.items() if tr.gate_names}
         st.plotly_chart(figures.gradient_flow_figure(cmp.flows, tokens=tokens, forget_product=fps, layer=layer,
-                                                     direction=direction, mode=mode, font_size=FONT_SIZE),
+                                                     direction=direction, mode=mode, style=STYLE),
                         width="stretch")
         st.caption(f"Fresh, untrained nn.LSTM, nn.GRU and nn.RNN (tanh) with this model's sizes (input "
                    f"{sizes.input_size}, {sizes.hidden_size} units, {sizes.num_layers} layer(s)"
@@ -82,7 +88,7 @@ else:
     every = run.train_config.grad_norm_every if run.train_config is not None else None  # None: settings unknown
     events = grad_norm_events(snapshot)
     if events:
-        st.plotly_chart(figures.gate_grad_norm_curves(events, font_size=FONT_SIZE), width="stretch")
+        st.plotly_chart(figures.gate_grad_norm_curves(events, style=STYLE), width="stretch")
         st.caption(f"L2 norm of the gradient of each gate's weights and biases during the training of **{run.name}**"
                    + ((", logged every step." if every == 1 else f", logged every {every} steps.") if every else "."))
     elif not snapshot.events:

@@ -5,8 +5,11 @@ from lstm_viz import figures
 from lstm_viz.explore import page_data
 from lstm_viz.analysis import saturation
 from lstm_viz.figures.heatmaps import LONG_NAMES
-from app_pages._common import (FONT_SIZE, choose_input, layer_direction, require_subject, session_cached,
+from app_pages._common import (choose_input, layer_direction, require_subject, session_cached,
                            threshold_slider)
+from app_pages._view import controls, figure_style, link, seed_widget, share_view
+
+STYLE = figure_style()
 
 st.title("Saturation")
 st.caption("As in Karpathy, Johnson & Fei-Fei (2015), *Visualizing and Understanding Recurrent Networks*, "
@@ -15,11 +18,12 @@ st.caption("As in Karpathy, Johnson & Fei-Fei (2015), *Visualizing and Understan
            "(defaults: below -0.8, above 0.8).")
 
 subject = require_subject("the Saturation page")
-c1, c2 = st.columns(2)
-n = c1.slider("Sample size (sequences)", 20, 200, 100, step=10, key="sat_n",
-              help="Dataset sequences (dev split, else train) traced in batches of 32")
-with c2:
-    low, high = threshold_slider("sat")
+with controls("Sample and thresholds"):
+    c1, c2 = st.columns(2)
+    n = c1.slider("Sample size (sequences)", 20, 200, 100, step=10, key="sat_n",
+                  help="Dataset sequences (dev split, else train) traced in batches of 32")
+    with c2:
+        low, high = threshold_slider("sat")
 with st.expander("Flags"):
     f1, f2 = st.columns(2)
     always = f1.slider("Always saturated: saturated at more than this share of the steps", 0.5, 1.0, 0.99,
@@ -51,13 +55,16 @@ st.caption(f"Measured over {sample.source} ({sample.n_tokens:,} tokens)"
               and sample.source.endswith("sentences") else "."))
 
 first = sample.traces[0]
+seed_widget("sat_layer", link().layer, range(first.num_layers), "layer")
+seed_widget("sat_direction", link().direction, range(first.num_directions), "direction")
 layer, direction = layer_direction(first.num_layers, first.num_directions, key="sat")
+share_view(layer=layer if first.num_layers > 1 else None, direction=direction if first.num_directions > 1 else None)
 
 if not first.gate_names:
     st.info("This model is a plain RNN: it has **no gates** to saturate. Below is the distribution of its "
             "hidden state h_t instead; values piled up at -1 and 1 mean saturated tanh units, whose gradient "
             "is almost 0.", icon=":material/info:")
-    st.plotly_chart(figures.gate_histograms(sample.traces, layer, direction, font_size=FONT_SIZE), width="stretch")
+    st.plotly_chart(figures.gate_histograms(sample.traces, layer, direction, style=STYLE), width="stretch")
     st.stop()
 
 sat = session_cached("saturation", subject, (n, low, high, always, eps, sample.n_tokens),
@@ -66,12 +73,12 @@ gate = st.radio("Gates in the scatter", ["all", *sat.gate_names], horizontal=Tru
                 format_func=lambda g: "all gates" if g == "all" else LONG_NAMES[g])
 c1, c2 = st.columns([3, 2])
 c1.plotly_chart(figures.saturation_scatter(sat, None if gate == "all" else gate, layer, direction,
-                                           font_size=FONT_SIZE), width="stretch")
+                                           style=STYLE), width="stretch")
 c2.markdown("**Reading the scatter.** Each dot is one unit (hover for its id). Near (0, 0): the gate "
             "rarely saturates and acts as a soft, graded switch. Along the dotted line x + y = 1: it is "
             "almost always fully open or fully closed, a binary switch. Top left: nearly always open "
             "(for a forget gate: a long memory); bottom right: nearly always closed.")
-st.plotly_chart(figures.gate_histograms(sample.traces, layer, direction, font_size=FONT_SIZE), width="stretch")
+st.plotly_chart(figures.gate_histograms(sample.traces, layer, direction, style=STYLE), width="stretch")
 
 st.subheader("Units to look at")
 rows = [dict(check="always saturated", gate=f.gate, layer=f.layer, direction=("fwd", "bwd")[f.direction],

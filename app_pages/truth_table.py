@@ -5,8 +5,11 @@ import torch
 from lstm_viz import figures
 from lstm_viz.explore import page_data
 from lstm_viz.analysis import CATEGORY_DESCRIPTIONS, select_units, truth_table, window_tokens
-from app_pages._common import (FONT_SIZE, choose_input, guarded, layer_direction, require_subject, session_cached,
+from app_pages._common import (choose_input, guarded, layer_direction, require_subject, session_cached,
                            threshold_slider)
+from app_pages._view import controls, figure_style, link, seed_widget, share_view
+
+STYLE = figure_style()
 
 LSTM_TABLE = """
 An LSTM updates its memory as **c<sub>t</sub> = f<sub>t</sub> · c<sub>t-1</sub> + i<sub>t</sub> · g<sub>t</sub>**.
@@ -56,6 +59,8 @@ if probe is None:
 key = page_data.input_key(probe)
 recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
 tokens = probe.tokens[0]
+seed_widget("truth_layer", link().layer, range(recording.num_layers), "layer")
+seed_widget("truth_direction", link().direction, range(recording.num_directions), "direction")
 layer, direction = layer_direction(recording.num_layers, recording.num_directions, key="truth")
 table = session_cached("truth_table", subject, (key, low, high), lambda: truth_table(recording, low, high))
 
@@ -71,11 +76,11 @@ if units.note:
     st.info(f"Many units: {units.note} of the {'forget' if is_lstm else 'update'} gate.")
 
 fig = guarded(figures.truth_table_heatmap, table, layer, direction, 0, tokens=tokens, units=units, window=window,
-              font_size=FONT_SIZE)
+              style=STYLE)
 if fig is not None:
     st.plotly_chart(fig, width="stretch")
 shares = guarded(figures.truth_table_shares, table, layer, direction, 0, tokens=tokens, window=window,
-                 font_size=FONT_SIZE)
+                 style=STYLE)
 if shares is not None:
     st.plotly_chart(shares, width="stretch")
 st.caption(f"Share of all (token, unit) cells of this input in each behaviour, layer {layer}"
@@ -86,16 +91,18 @@ for col, name in zip(cols, table.names):
 
 st.subheader("Where the units sit at one token")
 steps = list(range(window.start, window.stop))
+seed_widget("truth_token", link().token, steps, "token")
 t = st.selectbox("Token", steps, key="truth_token", format_func=lambda k: f"{k + 1}: {tokens[k]}")
 ids = units.indices
 a, b = ("i", "f") if is_lstm else ("r", "z")
 at = torch.as_tensor(ids)
 first = recording.gates[a][layer, direction, 0, t][at].numpy()  # [units]
 second = recording.gates[b][layer, direction, 0, t][at].numpy()
-diagram = figures.truth_table_diagram(i=first, f=second, low=low, high=high, font_size=FONT_SIZE) if is_lstm \
-    else figures.gru_truth_table_diagram(r=first, z=second, low=low, high=high, font_size=FONT_SIZE)
-c1, c2 = st.columns([3, 2])
-c1.plotly_chart(diagram, width="stretch")
-c2.caption(f"Each dot is one of the {ids.size} units shown above, at token **{tokens[t]}**: x is its "
+diagram = figures.truth_table_diagram(i=first, f=second, low=low, high=high, style=STYLE) if is_lstm \
+    else figures.gru_truth_table_diagram(r=first, z=second, low=low, high=high, style=STYLE)
+st.caption(f"Each dot is one of the {ids.size} units shown above, at token **{tokens[t]}**: x is its "
            f"{'forget gate f' if is_lstm else 'update gate z'}, y its {'input gate i' if is_lstm else 'reset gate r'}."
            " The coloured corners are the behaviours of the table.")
+st.plotly_chart(diagram, width="content")
+share_view(layer=layer if recording.num_layers > 1 else None,
+           direction=direction if recording.num_directions > 1 else None, token=int(t))

@@ -3,7 +3,10 @@ import streamlit as st
 
 from lstm_viz import figures
 from lstm_viz.explore.subject import InputError
-from app_pages._common import FONT_SIZE, activate_from_callback, state, subject_of, train_tutorial_tagger
+from app_pages._common import activate_from_callback, state, subject_of, train_tutorial_tagger
+from app_pages._view import figure_style, remember_input, shared_text, share_view
+
+STYLE = figure_style()
 
 st.title("Tutorial tagger")
 st.markdown(
@@ -33,7 +36,9 @@ c1.metric("Training time", f"{snap.elapsed_s:.2f} s")
 c2.metric("Final loss", f"{snap.metrics.get('loss', float('nan')):.3f}")
 c3.metric("Training accuracy", f"{snap.metrics.get('accuracy', float('nan')):.0%}")
 
-text = st.text_input("Sentence", "The dog ate the apple", help="Words the tutorial never saw become <unk>.")
+text = st.text_input("Sentence", shared_text("The dog ate the apple"), key="tutorial_text", max_chars=2_000,
+                     help="Words the tutorial never saw become <unk>.")
+remember_input(text=text)
 try:
     probe = subject.input_from_text(text)
 except InputError as err:
@@ -46,6 +51,7 @@ tags = subject.predict([tokens])[0]
 st.markdown("**Predicted tags:** " + " ".join(f"`{w}`/**{t}**" for w, t in zip(tokens, tags)))
 
 recording = subject.trace(probe)
-st.plotly_chart(figures.gate_heatmaps(recording, tokens=tokens, font_size=FONT_SIZE), width="stretch")
+st.plotly_chart(figures.gate_heatmaps(recording, tokens=tokens, style=STYLE), width="stretch")
 st.caption("Input, forget and output gates are sigmoids on [0, 1] (one colour scale); the candidate g, the cell "
            "state and the hidden state are centred at 0. Each column is a word, each row one of the 6 units.")
+share_view()

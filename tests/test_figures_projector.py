@@ -65,7 +65,7 @@ def texts(fig):
             out.append((f"{key} colour bar", axis["colorbar"]["tickfont"]["size"], axis["colorbar"]["tickfont"]["color"]))
     for note in layout.get("annotations", []):
         out.append((f"annotation {note['text']!r}", note["font"]["size"], note["font"]["color"]))
-    if "legend" in layout and fig.data and any(t.showlegend is not False for t in fig.data):
+    if fig.data and any(t.showlegend is not False for t in fig.data):
         out.append(("legend", layout["legend"]["font"]["size"], layout["legend"]["font"]["color"]))
     if layout.get("title", {}).get("text"):
         out.append(("title", layout["title"]["font"]["size"], layout["title"]["font"]["color"]))

@@ -31,9 +31,22 @@ GATE_COLOURS = {"i": "#009E73", "f": "#0072B2", "g": "#E69F00", "o": "#CC79A7", 
                 "n": "#E69F00", "cell": "#D55E00", "hidden": "#000000"}
 MAX_TICK_LABELS = 60  # beyond this many tokens, label every k-th one
 FACET_TICK_LABELS = 20  # the same for a small panel of a grid (a third of the width)
+FACET_ROOM_CHARS = 18  # characters of upright labels a small panel holds at 150% zoom; more are slanted
 
 Window = Union[None, TokenWindow, slice, tuple[int, int]]
 Units = Union[None, UnitSelection, Sequence[int], np.ndarray]
+
+
+def log_axis(*arrays: Any) -> dict:
+    """A log y-axis labelled at powers of ten only when the data span a decade or more: plotly's default
+    minor labels (2, 5 between decades) overlap at projector font sizes."""
+    values = [np.asarray(a, dtype=np.float64).ravel() for a in arrays]
+    pos = np.concatenate(values) if values else np.zeros(0)
+    pos = pos[np.isfinite(pos) & (pos > 0)]
+    axis = dict(type="log", exponentformat="power")
+    if pos.size and np.log10(pos.max() / pos.min()) >= 1.0:
+        axis["dtick"] = 1
+    return axis
 
 
 def check_font_size(font_size: Any) -> int:
@@ -118,19 +131,23 @@ def _style_axes(layout: dict, style: Style) -> None:
 
 
 def make_figure(data: list[dict], layout: dict, style: Style, title: Optional[str] = None,
-                height: Optional[int] = None, **extra: Any) -> go.Figure:
+                height: Optional[int] = None, margin_bottom: Optional[int] = None, **extra: Any) -> go.Figure:
     """Build the figure in one validated constructor call: plotly re-validates (and copies) the whole
     figure on every update_* call, so assembling plain dicts first is several times faster."""
     fs = style.font_size
     layout = dict(layout)
     title = wrap_title(title, style.title_chars) if title else None
     title_lines = title.count("<br>") + 1 if title else 0
+    if title and any(isinstance(a, dict) and a.get("yanchor") == "bottom" and a.get("y", 0) >= 0.99
+                     for a in layout.get("annotations", ())):
+        title_lines += 1  # subplot titles above the top row take a line of the top margin
     layout.update(font=dict(size=fs, color=style.text_colour), hoverlabel=dict(font_size=fs),
                   paper_bgcolor="white", plot_bgcolor="white",
                   margin=dict(l=10 + 4 * fs, r=10 + 2 * fs, t=20 + 3 * fs + int(1.3 * style.title_size) *
-                              max(title_lines - 1, 0), b=10 + 3 * fs), **extra)
-    if isinstance(layout.get("legend"), dict):
-        layout["legend"].setdefault("font", dict(size=fs, color=style.text_colour))
+                              max(title_lines - 1, 0), b=margin_bottom or 10 + 3 * fs), **extra)
+    legend = layout.setdefault("legend", {})  # Streamlit's theme would draw an unset legend font small
+    if isinstance(legend, dict):
+        legend.setdefault("font", dict(size=fs, color=style.text_colour))
     _style_axes(layout, style)
     if title:
         layout["title"] = dict(text=title, font=dict(size=style.title_size, color=style.text_colour))
@@ -225,12 +242,21 @@ def unique_labels(labels: Sequence[str]) -> list[str]:
     return out
 
 
-def tick_band_px(labels: Sequence[str], style: Style) -> int:
-    """Pixels the token tick labels take under an axis: one line each when upright (<= 8 labels),
-    else slanted at -45 degrees (about 0.6 em per character, times sin 45)."""
+def slanted(labels: Sequence[str], room_chars: Optional[int] = None) -> bool:
+    """Whether token labels are drawn at -45 degrees: more than 8 of them, or (in a small panel with room
+    for about `room_chars` characters) more characters than fit side by side."""
+    labels = [str(t) for t in labels]
+    if len(labels) > 8:
+        return True
+    return room_chars is not None and sum(len(t) + 2 for t in labels) > room_chars
+
+
+def tick_band_px(labels: Sequence[str], style: Style, room_chars: Optional[int] = None) -> int:
+    """Pixels the token tick labels take under an axis: one line each when upright, else slanted at
+    -45 degrees (about 0.6 em per character, times sin 45)."""
     labels = [str(t) for t in labels]
     lines = max((t.count("<br>") + 1 for t in labels), default=1)
-    if len(labels) <= 8:
+    if not slanted(labels, room_chars):
         return int(1.4 * style.tick_size * lines) + 6
     longest = max((max(len(part) for part in t.split("<br>")) for t in labels), default=1)
     return int(0.45 * style.tick_size * min(longest, 24) + 1.4 * style.tick_size * lines) + 6

@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 from ..analysis.trace_access import check_index, direction_label, to_numpy
 from ..record.results import GradientFlow
 from ._style import (
-    FONT_SIZE, MODEL_COLOURS, axis_names, resolve_style, Style, grid, make_figure, token_axis, token_labels,
+    FONT_SIZE, MODEL_COLOURS, Style, axis_names, grid, log_axis, make_figure, resolve_style, token_axis,
+    token_labels,
 )
 
 ForgetProduct = Union[None, np.ndarray, Sequence[float], Mapping[str, np.ndarray]]
@@ -88,7 +89,7 @@ def gradient_flow_figure(flows: Mapping[str, GradientFlow], batch_index: int = 0
                 hovertemplate=f"{name} {label}<br>token %{{customdata}} (t=%{{x}})<br>%{{y:.3g}}<extra></extra>"))
     for k in range(panels):
         xa, ya, _, _ = axis_names(k)
-        layout[ya].update(type="log", exponentformat="power")
+        layout[ya].update(log_axis(*(t["y"] for t in data)))  # one range for all panels (shared y)
         layout[xa].update(token_axis(longest_labels, longest_steps))
     layout["yaxis"]["title"] = dict(text="norm (log scale)")
     layout["legend"] = dict(orientation="h", y=-0.3)

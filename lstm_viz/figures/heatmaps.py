@@ -30,7 +30,9 @@ from ._style import (
     grid,
     make_figure,
     symmetric_limit,
+    FACET_ROOM_CHARS,
     FACET_TICK_LABELS,
+    slanted,
     tick_band_px,
     token_axis,
     token_labels,
@@ -175,7 +177,9 @@ def unit_line(trace: Trace, unit: int, layer: int = 0, direction: int = 0, batch
     labels = token_labels(tokens, steps, int(mask_row.sum()))
     cols = 3 if len(names) > 4 else min(len(names), 2) if len(names) > 1 else 1
     rows = -(-len(names) // cols)
-    label_px = tick_band_px(labels[:: max(1, -(-len(labels) // FACET_TICK_LABELS))], style)
+    shown = labels[:: max(1, -(-len(labels) // FACET_TICK_LABELS))]
+    label_px = tick_band_px(shown, style, FACET_ROOM_CHARS)
+    angle = -45 if slanted(shown, FACET_ROOM_CHARS) else 0
     row_px = 9 * font_size
     gap_px = label_px + int(1.6 * style.title_size)
     plot_px = rows * row_px + (rows - 1) * gap_px
@@ -198,7 +202,7 @@ def unit_line(trace: Trace, unit: int, layer: int = 0, direction: int = 0, batch
     pad = 0.05 * (hi - lo)
     for k in range(len(names)):
         xa, ya, _, _ = axis_names(k)
-        layout[xa].update(token_axis(labels, steps, FACET_TICK_LABELS), showticklabels=True)
+        layout[xa].update(token_axis(labels, steps, FACET_TICK_LABELS), showticklabels=True, tickangle=angle)
         layout[ya].update(range=[lo - pad, hi + pad], zeroline=True, zerolinecolor="#888888")
     for r in range(rows):
         layout[axis_names(r * cols)[1]]["title"] = dict(text="value")

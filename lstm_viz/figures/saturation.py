@@ -44,9 +44,10 @@ def saturation_scatter(sat: Saturation, gate: Union[None, str, Sequence[str]] = 
                    constrain="domain"),
         yaxis=dict(range=[-0.02, 1.02], title=dict(text="fraction right-saturated"), tickformat=".0%",
                    scaleanchor="x", scaleratio=1, constrain="domain"),  # a narrow column must not stretch y
-        shapes=[dict(type="line", x0=0, y0=1, x1=1, y1=0, line=dict(dash="dot", color="grey"))])
+        shapes=[dict(type="line", x0=0, y0=1, x1=1, y1=0, line=dict(dash="dot", color="grey"))],
+        legend=dict(orientation="h", y=-0.2, yanchor="top", x=0))  # below: the square keeps the full width
     return make_figure(data, layout, style, f"gate saturation, layer {layer} {direction_label(direction)}, "
-                       f"{sat.n_steps} steps, thresholds {sat.low:g} / {sat.high:g}", height=32 * font_size)
+                       f"{sat.n_steps} steps, thresholds {sat.low:g} / {sat.high:g}", height=36 * font_size)
 
 
 def gate_histograms(traces: Union[Trace, Sequence[Trace]], layer: int = 0, direction: int = 0,
@@ -62,7 +63,9 @@ def gate_histograms(traces: Union[Trace, Sequence[Trace]], layer: int = 0, direc
         raise ValueError(f"no gates to draw; choose from {available_names(traces[0])}")
     layer = check_index("layer", layer, traces[0].num_layers)
     direction = check_index("direction", direction, traces[0].num_directions)
-    layout, refs = grid(1, len(names), titles=[LONG_NAMES[n] for n in names], col_gap=0.04)
+    # one shared y axis (labels on the first panel only): the panels compare directly, and no tick label
+    # of one panel runs into the bars of the panel before it
+    layout, refs = grid(1, len(names), titles=[LONG_NAMES[n] for n in names], share_y=True, col_gap=0.05)
     data = []
     for k, name in enumerate(names):
         h = gate_histogram(traces, name, layer, direction, bins)

@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..record.results import GRU_GATES, LSTM_GATES
-from ._style import FONT_SIZE, GATE_COLOURS, MODEL_COLOURS, resolve_style, Style, grid, make_figure
+from ._style import FONT_SIZE, GATE_COLOURS, MODEL_COLOURS, Style, grid, log_axis, make_figure, resolve_style
 
 _GATE_ORDER = {g: k for k, g in enumerate(LSTM_GATES + GRU_GATES)}
 
@@ -109,13 +109,14 @@ def gate_grad_norm_curves(events: Sequence[Mapping], font_size: int = FONT_SIZE,
     per_row = max(1, max((sum(1 for q in keys if keys[q][1].rsplit(" ", 1)[0] == keys[k][1].rsplit(" ", 1)[0])
                           for k in keys), default=1))
     rows = -(-len(keys) // per_row)
-    legend = dict(orientation="h", y=-0.12, yanchor="top", x=0, entrywidth=1.0 / per_row - 0.01,
-                  entrywidthmode="fraction", traceorder="normal")
-    layout = dict(yaxis=dict(type="log", exponentformat="power", title=dict(text="gradient norm (log scale)")),
+    legend_px = int(rows * 1.8 * font_size)
+    height = 24 * font_size + legend_px
+    bottom = 10 + 4 * font_size + legend_px  # x ticks, the axis title, then the legend rows
+    plot_px = height - (20 + 3 * font_size) - bottom
+    legend = dict(orientation="h", y=-3.6 * font_size / plot_px, yanchor="top", x=0,
+                  entrywidth=1.0 / per_row - 0.01, entrywidthmode="fraction", traceorder="normal")
+    layout = dict(yaxis=dict(**log_axis(*(t["y"] for t in data)), title=dict(text="gradient norm (log scale)")),
                   xaxis=dict(title=dict(text="step")), legend=legend)
     if not keys:
         layout["annotations"] = [_empty_note(font_size)]
-    legend_px = int(rows * 1.8 * font_size)
-    fig = make_figure(data, layout, style, "gradient norm per gate", height=24 * font_size + legend_px)
-    fig.layout.margin.b = 10 + 5 * font_size + legend_px
-    return fig
+    return make_figure(data, layout, style, "gradient norm per gate", height=height, margin_bottom=bottom)

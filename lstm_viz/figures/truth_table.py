@@ -69,7 +69,7 @@ def truth_table_heatmap(table: TruthTable, layer: int = 0, direction: int = 0, b
     layout = dict(
         xaxis=dict(type="category", tickangle=-45 if len(x) > 8 else 0),
         yaxis=dict(type="category", autorange="reversed", title=dict(text="unit"), showticklabels=ids.size <= 64),
-        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0))
+        legend=dict(orientation="v", y=1.0, yanchor="top", x=1.02, xanchor="left"))  # beside: never under the title
     height = int(np.clip(12 * ids.size + 3 * font_size, 8 * font_size, 720)) + 10 * font_size
     return make_figure(data, layout, style, f"truth table, layer {layer} {direction_label(direction)}, "
                        f"sequence {b}, thresholds {table.low:g} / {table.high:g}", height=height)
@@ -88,8 +88,7 @@ def truth_table_shares(table: TruthTable, layer: int = 0, direction: int = 0, ba
     layer_labels = [f"L{l} {direction_label(d)}" for l in range(n_l) for d in range(n_d)]
     per_layer = table.shares_per_layer.reshape(n_l * n_d, -1)  # [L*D, K]
     layout, refs = grid(1, 2, col_widths=[0.78, 0.22], share_y=True, col_gap=0.03,
-                        titles=[f"per token (layer {layer} {direction_label(direction)}, sequence {b})",
-                                "per layer (all tokens)"])
+                        titles=["per token", "per layer"])  # short: a narrow column must not overlap them
     data = []
     for k, name in enumerate(table.names):
         colour = TRUTH_COLOURS[name]
@@ -103,7 +102,9 @@ def truth_table_shares(table: TruthTable, layer: int = 0, direction: int = 0, ba
     layout["xaxis2"].update(type="category")
     for ya in ("yaxis", "yaxis2"):
         layout[ya].update(range=[0, 1], tickformat=".0%")
-    return make_figure(data, layout, style, "truth-table shares", height=28 * font_size, barmode="stack",
+    layout["legend"] = dict(orientation="h", y=-0.22, yanchor="top", x=0)  # below: the bars keep the width
+    return make_figure(data, layout, style, f"truth-table shares, layer {layer} {direction_label(direction)}, "
+                       f"sequence {b}", height=30 * font_size, margin_bottom=10 + 7 * font_size, barmode="stack",
                        bargap=0.1)
 
 
