@@ -8,10 +8,12 @@ from lstm_viz.files.inputs import MAX_INPUT_BYTES, MAX_VOCAB_BYTES, load_input_t
 from lstm_viz.files.model_files import MAX_MODEL_BYTES, inspect_model
 from lstm_viz.files.server_paths import ServerPathError, resolve_server_path, server_path_policy
 from lstm_viz.explore.module_subject import (
-    DEFAULT_LOSS, DEFAULT_RANDOM_STEPS, LOSSES, MAX_BATCH, checkpoint_subject, module_subject, reinspect,
+    DEFAULT_LOSS, DEFAULT_RANDOM_STEPS, LOSSES, MAX_BATCH, module_subject, reinspect,
 )
 from lstm_viz.explore.subject import MAX_TOKENS
-from app_pages._common import add_inspected
+from lstm_viz.files.safe_load import read_bytes_limited
+from lstm_viz.training.loaded_run import load_run
+from app_pages._common import add_inspected, add_run, state
 
 BAD_INPUT = (ValueError, TypeError, OSError)  # ModelFileError/InputError/CheckpointError are ValueErrors
 FLASH = "inspect_flash"  # message shown after "Use this model" and the rerun that refreshes the model picker
@@ -202,14 +204,16 @@ name = st.text_input("Name in the model picker", default_name or "my model", max
 if st.button("Use this model", type="primary", disabled=not confirmed, key="inspect_use",
              help=None if confirmed else "Tick 'This matches my model' first"):
     name = name.strip() or "my model"
-    subject = None
+    subject, run = None, None
     try:
-        if use_checkpoint:
+        if use_checkpoint:  # the one path for checkpoints: a finished run, like one loaded on the Train page
             try:
-                subject = checkpoint_subject(content(data), name, budget=APP)
+                raw = data.getvalue() if hasattr(data, "getvalue") else read_bytes_limited(
+                    data, MAX_MODEL_BYTES, "The checkpoint", APP)
+                run = load_run(raw, file_name, budget=APP)
             except ValueError as err:
                 st.session_state[FLASH_NOTE] = f"Opened the checkpoint's layer without its head: {err}"
-        if subject is None:
+        if run is None:
             subject = module_subject(current, name, **text_kwargs, **(dict(
                 random_steps=steps, random_batch=batch, random_seed=seed, loss=loss) if not use_checkpoint else {}))
             if tensor is not None:
@@ -217,7 +221,11 @@ if st.button("Use this model", type="primary", disabled=not confirmed, key="insp
     except BAD_INPUT as err:
         st.error(f"Cannot use this model: {err}")
         st.stop()
-    added = add_inspected(name, subject)
+    if run is not None:
+        run.name = added = state().unique_name(name)
+        add_run(run)
+    else:
+        added = add_inspected(name, subject)
     st.session_state[FLASH] = (f"**{added}** ({spec.kind.upper()}, {spec.hidden_size} units) is now the active "
                                "model: Gates, Truth table, Saturation, Gradients and Export show it.")
     st.rerun()

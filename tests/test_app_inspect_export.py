@@ -43,7 +43,7 @@ def downloads(monkeypatch):
     from streamlit.runtime.media_file_manager import MediaFileManager
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-    got: dict[str, object] = {}
+    got: dict[str, object] = {}  # media without a file name (e.g. the page icon) are not downloads
     add_deferred, load = MediaFileManager.add_deferred, MemoryMediaFileStorage.load_and_get_id
 
     def spy_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kw):
@@ -51,7 +51,8 @@ def downloads(monkeypatch):
         return add_deferred(self, data_callable, mimetype, coordinates, file_name, **kw)
 
     def spy_load(self, path_or_data, mimetype, kind, filename=None):
-        got[filename] = path_or_data
+        if filename is not None:
+            got[filename] = path_or_data
         return load(self, path_or_data, mimetype, kind, filename)
 
     monkeypatch.setattr(MediaFileManager, "add_deferred", spy_deferred)
@@ -236,8 +237,8 @@ def test_lstm_viz_checkpoint_opens_with_its_head():
     from lstm_viz.training.checkpoint import checkpoint_bytes
     from lstm_viz.data import tutorial_corpus
     from lstm_viz.training.models import preset
-    from lstm_viz.explore.subject import ModelSubject
     from lstm_viz.training import TRAIN_PRESETS, Trainer
+    from lstm_viz.training.loaded_run import LoadedRun
 
     trainer = Trainer(preset("tutorial"), TRAIN_PRESETS["tutorial"], tutorial_corpus())
     trainer.run()
@@ -249,9 +250,9 @@ def test_lstm_viz_checkpoint_opens_with_its_head():
     at.button(key="inspect_use").click().run()
     assert_clean(at)
     state = at.session_state["lstm_viz_state"]
-    subject = state.inspected["tutorial"]
-    assert isinstance(subject, ModelSubject) and state.active == "file:tutorial"
-    tags = subject.predict([["The", "dog", "ate", "the", "apple"]])
+    run = state.runs["tutorial"]  # one path for checkpoints: a finished run, as the Train page loads it
+    assert isinstance(run, LoadedRun) and state.active == "run:tutorial" and not state.inspected
+    tags = run.predict([["The", "dog", "ate", "the", "apple"]])
     assert [list(t) for t in tags] == [["DET", "NN", "V", "DET", "NN"]]
     at.switch_page("app_pages/gates.py")
     at.run()
@@ -262,7 +263,8 @@ def test_lstm_viz_checkpoint_opens_with_its_head():
 def test_plain_rnn_with_relu_exports_without_gates(downloads):
     torch.manual_seed(3)
     rnn = nn.RNN(4, 6, nonlinearity="relu")
-    at = _upload(open_page("app_pages/inspect_model.py"), "inspect_model_upload", "rnn.pt", _torch_bytes(rnn.state_dict()))
+    at = _upload(open_page("app_pages/inspect_model.py"), "inspect_model_upload", "rnn.pt",
+                 _torch_bytes(rnn.state_dict()))
     assert at.radio(key="inspect_nonlinearity").value == "tanh"  # torch's default until the user says otherwise
     at.radio(key="inspect_nonlinearity").set_value("relu").run()
     assert "nonlinearity='relu'" in at.code[0].value
