@@ -51,7 +51,8 @@ def test_the_training_thread_copies_only_when_asked(monkeypatch):
 
     made = []
     monkeypatch.setattr(live_copy, "cpu_copy", lambda model: made.append(1) or model)
-    trainer = Trainer(TINY, replace(QUIET, max_steps=40, epochs=100), generated_pos_corpus(n_train=40, n_dev=5, n_test=5))
+    corpus = generated_pos_corpus(n_train=40, n_dev=5, n_test=5)
+    trainer = Trainer(TINY, replace(QUIET, max_steps=40, epochs=100), corpus)
     live = LiveCopy(trainer)
     trainer.run()  # nobody asks during 40 steps: no copy is made
     assert trainer.snapshot().step == 40 and made == []

@@ -1,12 +1,14 @@
 """What a run needs before its first step: the encoder (vocabularies from the training split), the model,
-the optimizer, and a torch warm-up an app calls once at start."""
+the optimizer, the batches, and a torch warm-up an app calls once at start."""
 from __future__ import annotations
 
-from typing import Sequence
+import math
+import random
+from typing import Optional, Sequence
 
 import torch
 
-from ..data.batching import BatchEncoder
+from ..data.batching import Batch, BatchEncoder, make_batches
 from ..data.corpus import Corpus
 from ..data.vocab import Vocab
 from .config import TrainConfig
@@ -44,6 +46,29 @@ def build_optimizer(params: Sequence[torch.nn.Parameter], cfg: TrainConfig) -> t
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+class TrainingBatches:
+    """A run's padded batches: the training batches of each epoch (new length-bucketed random batches, or,
+    without shuffling, fixed batches padded once: the tutorial's 600 steps) and the dev batches."""
+
+    def __init__(self, encoder: BatchEncoder, corpus: Corpus, cfg: TrainConfig, device: torch.device):
+        self.encoder, self.batch_size = encoder, cfg.batch_size
+        self.train_items = encoder.encode_all(corpus.train)
+        if not self.train_items:
+            raise ValueError(f"corpus {corpus.name!r} has no non-empty training examples")
+        self.dev: list[Batch] = make_batches(encoder, encoder.encode_all(corpus.dev), cfg.eval_batch_size)
+        self._rng = random.Random(cfg.seed)
+        self._fixed: Optional[list[Batch]] = None if cfg.shuffle else [
+            b.to(device) for b in make_batches(encoder, self.train_items, cfg.batch_size)]
+        self.per_epoch = math.ceil(len(self.train_items) / cfg.batch_size)
+        planned = cfg.epochs * self.per_epoch
+        self.total_steps = min(planned, cfg.max_steps) if cfg.max_steps else planned  # planned optimizer steps
+
+    def epoch(self) -> list[Batch]:
+        if self._fixed is not None:
+            return self._fixed
+        return make_batches(self.encoder, self.train_items, self.batch_size, shuffle=True, rng=self._rng)
 
 
 def warm_up() -> None:

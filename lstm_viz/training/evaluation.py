@@ -69,3 +69,27 @@ def predict(model: Model, encoder: BatchEncoder, token_lists: Sequence[Sequence[
             batch = encoder.batch_tokens(token_lists[s: s + batch_size]).to(device)
             out.extend(encoder.decode(batch, model(batch.tokens, batch.model_lengths, batch.chars)))
     return out
+
+
+class DevTracker:
+    """A run's evaluations on its dev batches; with `keep_best`, the weights of the best one so far."""
+
+    def __init__(self, batches: Sequence[Batch], device: torch.device, keep_best: bool):
+        self.batches, self.device, self.keep_best = batches, device, keep_best
+        self.best_accuracy = float("-inf")
+        self.best: Optional[tuple[int, dict[str, torch.Tensor]]] = None  # (step, weights) of the best evaluation
+
+    def evaluate(self, model: Model, step: int, stop: Optional[threading.Event] = None) -> Optional[EvalResult]:
+        res = evaluate_batches(model, self.batches, self.device, stop)
+        if res is not None and res.accuracy >= self.best_accuracy:
+            self.best_accuracy = res.accuracy
+            if self.keep_best:
+                self.best = (step, {k: v.detach().clone() for k, v in model.state_dict().items()})
+        return res
+
+    def restore_best(self, model: Model, step: int) -> Optional[int]:
+        """Load the best weights when they are not those of `step`; the step they came from (None: kept)."""
+        if self.best is None or self.best[0] == step:
+            return None
+        model.load_state_dict(self.best[1])
+        return self.best[0]

@@ -14,7 +14,6 @@ from .checkpoint import Bundle, load_checkpoint
 from .config import TrainConfig
 from .evaluation import evaluate, predict
 from .events import EvalResult, TrainerSnapshot
-from .live_copy import cpu_copy
 from .models import Model
 
 

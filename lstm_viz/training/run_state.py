@@ -32,6 +32,17 @@ class StepWindow:
         self.tokens += tokens
         self.steps += 1
 
+    def close(self, step: int, epoch: int, lr: float, t0: float, grad_norm: Optional[float],
+              gate_grad_norms: Optional[Mapping]) -> StepEvent:
+        """The StepEvent of these steps (t0: when training started); the window starts afresh."""
+        now = time.perf_counter()
+        event = StepEvent(step=step, epoch=epoch, loss=self.loss / self.steps,
+                          accuracy=self.correct / max(self.count, 1), lr=lr,
+                          tokens_per_s=self.tokens / max(now - self.t_start, 1e-9), elapsed_s=now - t0,
+                          grad_norm=grad_norm, gate_grad_norms=gate_grad_norms)
+        self.reset(now)
+        return event
+
 
 class RunState:
     """Everything `snapshot()` shows. Writers: the training thread; readers: any thread."""
@@ -51,6 +62,13 @@ class RunState:
         self.metrics: Mapping[str, float] = MappingProxyType({})
         self.t_start: Optional[float] = None
         self.t_end: Optional[float] = None
+
+    def claim(self) -> None:
+        """idle -> running, once: a run trains only once."""
+        with self.lock:
+            if self.status != "idle":
+                raise RuntimeError("a Trainer runs once; make a new Trainer (pass model=...) to train further")
+            self.status, self.message, self.t_start = "running", "training", time.perf_counter()
 
     def set(self, **changes) -> None:
         with self.lock:
