@@ -130,6 +130,10 @@ confirmed = st.checkbox("This matches my model", key="inspect_confirm",
 use_checkpoint = found.is_checkpoint and prefix == "rnn."  # the word-level layer of an lstm-viz model
 if use_checkpoint:
     st.info("This is an lstm-viz checkpoint: it opens with its own vocabulary, head and predictions.")
+elif current.heads:  # what the weights after the layer say (lstm_viz/files/heads.py); shown, not yet used
+    st.caption(f"Head after this layer, read off the weights: {current.heads[0].describe()}")
+else:
+    st.caption("No head found after this layer: the Gradients page uses a stand-in loss (chosen below).")
 
 # ------------------------------------------------------------------------------------------ the inputs
 st.subheader("3. Inputs")

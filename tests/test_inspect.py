@@ -415,3 +415,22 @@ def test_random_inputs():
     assert not torch.equal(x, random_inputs(4, 7, batch=2, seed=4))
     with pytest.raises(InputError, match="steps must be a positive integer"):
         random_inputs(4, 0)
+
+
+def test_inspect_model_reports_the_head_after_the_layer():
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(11, 4)
+            self.lstm = nn.LSTM(4, 6, bidirectional=True)
+            self.tag = nn.Linear(12, 5)
+
+    found = inspect_model(_bytes(Tagger().state_dict()))
+    assert found.heads and found.heads[0].layers[0][0] == "tag.weight" and found.heads[0].out_features == 5
+    assert inspect_model(_bytes(nn.LSTM(4, 6).state_dict())).heads == ()
+
+
+def _bytes(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()

@@ -26,6 +26,7 @@ from ..files.budgets import Budget
 from ..files.model_files import (
     MAX_MODEL_BYTES,
     InspectedModel,
+    guess_heads,
     ModelFileError,
     PathOrBytes,
     build_module,
@@ -255,7 +256,8 @@ def reinspect(found: InspectedModel, prefix: str, nonlinearity: Optional[str] = 
     return InspectedModel(spec=spec, module=module, prefix=prefix, prefixes=found.prefixes,
                           embedding_keys=tuple(find_embeddings(found.state_dict, spec.input_size, prefix)),
                           vocab=found.vocab, lowercase=found.lowercase, is_checkpoint=found.is_checkpoint,
-                          state_dict=found.state_dict)
+                          state_dict=found.state_dict, warnings=found.warnings,
+                          heads=guess_heads(found.state_dict, spec, prefix, found.vocab))
 
 
 def module_subject(found: InspectedModel, name: str, embedding_key: Optional[str] = None,

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .budgets import Budget
+from .heads import HeadGuess, find_heads
 from .recurrent_weights import (
     RecurrentSpec, _no_recurrent_error, _recurrent_params, _resolve_prefix, as_state_dict, build_module,
     find_recurrent_prefixes, infer_architecture, is_lstm_viz_checkpoint,
@@ -97,6 +98,7 @@ class InspectedModel:
     is_checkpoint: bool  # an lstm-viz checkpoint
     state_dict: dict[str, torch.Tensor]
     warnings: tuple[str, ...] = ()  # things a page should show, e.g. NaN/Inf in the weights
+    heads: tuple[HeadGuess, ...] = ()  # the model's own head(s) after the recurrent layer, best guess first
 
 
 def inspect_model(path_or_bytes: PathOrBytes, prefix: Optional[str] = None, nonlinearity: Optional[str] = None,
@@ -125,7 +127,13 @@ def inspect_model(path_or_bytes: PathOrBytes, prefix: Optional[str] = None, nonl
                           embedding_keys=tuple(find_embeddings(sd, spec.input_size, chosen)),
                           vocab=find_vocab(obj), lowercase=lowercase if isinstance(lowercase, bool) else None,
                           is_checkpoint=is_lstm_viz_checkpoint(obj), state_dict=sd,
-                          warnings=weight_warnings(sd))
+                          warnings=weight_warnings(sd), heads=guess_heads(sd, spec, chosen, find_vocab(obj)))
+
+
+def guess_heads(state_dict: Mapping[str, torch.Tensor], spec: RecurrentSpec, prefix: str,
+                vocab: Optional[list[str]]) -> tuple[HeadGuess, ...]:
+    """`heads.find_heads` for the chosen layer (the vocabulary size helps recognise a language model's head)."""
+    return tuple(find_heads(state_dict, spec, prefix, vocab_size=len(vocab) if vocab else None))
 
 
 def weight_warnings(state_dict: Mapping[str, torch.Tensor]) -> tuple[str, ...]:
