@@ -10,15 +10,16 @@ from typing import Any, Callable, Optional
 from .config import CALLBACK_EVENTS
 from .events import TrainerSnapshot
 from .run_state import RunState
-from .threads import torch_threads
+from .threads import ThreadChooser
 
 
 class BackgroundRun:
-    """Subclasses implement `_train()` (check `self._stop` between steps) and may override `_recover()`."""
+    """Subclasses implement `_train()` (check `self._stop` between steps, run each step inside
+    `with self.threads.step(work):`) and may override `_recover()`."""
 
     def __init__(self, state: RunState, threads: Optional[int]):
         self.state = state
-        self.threads = threads  # torch intra-op threads while it runs (None: leave torch's setting)
+        self.threads = ThreadChooser.for_config(threads)  # torch's intra-op threads: fixed, or timed per step
         self._callbacks: dict[str, list[Callable[[Any], Any]]] = defaultdict(list)
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -77,7 +78,7 @@ class BackgroundRun:
 
     def _run(self) -> None:
         try:
-            with torch_threads(self.threads):
+            with self.threads:
                 self._train()
         except BaseException as err:  # noqa: BLE001 - any failure must end as a visible status
             self.error = err

@@ -2,13 +2,12 @@
 the optimizer, the batches, and a torch warm-up an app calls once at start."""
 from __future__ import annotations
 
-import math
 import random
 from typing import Optional, Sequence
 
 import torch
 
-from ..data.batching import Batch, BatchEncoder, make_batches
+from ..data.batching import Batch, BatchEncoder, count_batches, make_batches
 from ..data.corpus import Corpus
 from ..data.vocab import Vocab
 from .config import TrainConfig
@@ -53,22 +52,23 @@ class TrainingBatches:
     without shuffling, fixed batches padded once: the tutorial's 600 steps) and the dev batches."""
 
     def __init__(self, encoder: BatchEncoder, corpus: Corpus, cfg: TrainConfig, device: torch.device):
-        self.encoder, self.batch_size = encoder, cfg.batch_size
+        self.encoder, self.batch_size, self.max_tokens = encoder, cfg.batch_size, cfg.max_batch_tokens
         self.train_items = encoder.encode_all(corpus.train)
         if not self.train_items:
             raise ValueError(f"corpus {corpus.name!r} has no non-empty training examples")
         self.dev: list[Batch] = make_batches(encoder, encoder.encode_all(corpus.dev), cfg.eval_batch_size)
         self._rng = random.Random(cfg.seed)
         self._fixed: Optional[list[Batch]] = None if cfg.shuffle else [
-            b.to(device) for b in make_batches(encoder, self.train_items, cfg.batch_size)]
-        self.per_epoch = math.ceil(len(self.train_items) / cfg.batch_size)
+            b.to(device) for b in make_batches(encoder, self.train_items, cfg.batch_size, max_tokens=self.max_tokens)]
+        self.per_epoch = count_batches(self.train_items, cfg.batch_size, max_tokens=self.max_tokens)
         planned = cfg.epochs * self.per_epoch
         self.total_steps = min(planned, cfg.max_steps) if cfg.max_steps else planned  # planned optimizer steps
 
     def epoch(self) -> list[Batch]:
         if self._fixed is not None:
             return self._fixed
-        return make_batches(self.encoder, self.train_items, self.batch_size, shuffle=True, rng=self._rng)
+        return make_batches(self.encoder, self.train_items, self.batch_size, shuffle=True, rng=self._rng,
+                            max_tokens=self.max_tokens)
 
 
 def warm_up() -> None:

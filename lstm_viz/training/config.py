@@ -22,6 +22,9 @@ class TrainConfig:
     lr_decay: float = 1.0  # multiply the learning rate by this after each epoch (1: constant)
     epochs: int = 10  # passes over the training split
     batch_size: int = 32  # sequences per step
+    # at most this many padded tokens (sequences x longest) per step, so a step on long documents stays short
+    # and Stop acts within about a second on a CPU; sentences (32 x 40 = 1,280) are never cut. None: batch_size only
+    max_batch_tokens: Optional[int] = 4000
     clip_grad_norm: Optional[float] = 5.0  # rescale gradients whose global L2 norm exceeds this; None: off
     seed: int = 0  # model initialisation and batch order
     shuffle: bool = True  # new length-bucketed random batches each epoch; False: fixed order (tutorial)
@@ -40,10 +43,9 @@ class TrainConfig:
     monitor_budget: float = 0.05  # probes and per-gate grad norms use at most this share of the training time:
     #                               a due one is skipped while over it (the first and last probe always run); 0: no cap
     eval_batch_size: int = 128  # sequences per evaluation batch (no gradients, so larger)
-    # torch intra-op CPU threads while this run trains, restored afterwards (None: leave torch's setting).
-    # 1 suits tiny models: their matrices are too small to split, and idle OpenMP threads spinning on a busy
-    # machine made the tutorial 3-30x slower here. torch keeps the count process-wide for threads that
-    # start meanwhile, so leave it None for big models shared with other work.
+    # torch intra-op CPU threads while this run trains, restored afterwards. None: chosen by timing the run's
+    # own steps (threads.ThreadChooser: 1 vs torch's default, re-checked as the machine's load changes);
+    # k: fixed k. 1 suits tiny models: idle OpenMP threads spinning on a busy machine made the tutorial 3-30x slower.
     threads: Optional[int] = None
 
     def __post_init__(self):
@@ -68,6 +70,8 @@ class TrainConfig:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
         if self.clip_grad_norm is not None and not self.clip_grad_norm > 0:
             raise ValueError(f"clip_grad_norm must be > 0 or None, got {self.clip_grad_norm!r}")
+        if self.max_batch_tokens is not None and self.max_batch_tokens < 1:
+            raise ValueError(f"max_batch_tokens must be >= 1 or None, got {self.max_batch_tokens!r}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1 or None, got {self.threads!r}")
         if self.time_budget_s is not None and not self.time_budget_s > 0:

@@ -74,7 +74,11 @@ class Trainer(BackgroundRun):
         for epoch in range(1, cfg.epochs + 1):
             self.state.set(epoch=epoch)
             for batch in self.batches.epoch():
-                ended = self._should_end() or self._train_step(batch.to(self.device), epoch)
+                ended = self._should_end()
+                if ended:
+                    break
+                with self.threads.step(batch.tokens.numel()):  # times the step: threads chosen by measurement
+                    ended = self._train_step(batch.to(self.device), epoch)
                 if ended:
                     break
                 self._trigger("on_step_end")
