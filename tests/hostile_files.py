@@ -5,9 +5,11 @@ views that claim gigabytes, hand-deflated torch zips, checkpoints whose model_co
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 import pickle
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -68,29 +70,43 @@ def stride0_inputs(steps: int = 50_000_000, features: int = 4) -> bytes:
 def deflated_torch_file(path: Path, mib: int = 320) -> Path:
     """A torch.save file of `mib` MiB of zeros whose entries were deflated by hand: about 1/1000 of the size.
     torch.load inflates it (it reads deflated entries), so without a check it costs `mib` MiB of memory."""
-    raw = path.with_suffix(".raw")
-    torch.save({"weight": torch.zeros(mib * 2**18)}, raw)  # zero pages: not touched until written
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            with src.open(info) as fin, dst.open(deflated(info.filename), "w", force_zip64=True) as fout:
-                while chunk := fin.read(1 << 22):
-                    fout.write(chunk)
-    raw.unlink()
+    path.write_bytes(_deflated_torch_bytes(mib))
     return path
+
+
+@functools.lru_cache(maxsize=4)
+def _deflated_torch_bytes(mib: int) -> bytes:  # built once per test process: deflating takes a few seconds
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.pt"
+        torch.save({"weight": torch.zeros(mib * 2**18)}, raw)  # zero pages: not touched until written
+        out = io.BytesIO()
+        with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+            for info in src.infolist():
+                with src.open(info) as fin, dst.open(deflated(info.filename), "w", force_zip64=True) as fout:
+                    while chunk := fin.read(1 << 22):
+                        fout.write(chunk)
+    return out.getvalue()
 
 
 def npz_bomb(path: Path, mib: int = 300) -> Path:
     """An .npz whose one member inflates to `mib` MiB of zeros (np.savez_compressed writes it like this)."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    path.write_bytes(_npz_bomb_bytes(mib))
+    return path
+
+
+@functools.lru_cache(maxsize=4)
+def _npz_bomb_bytes(mib: int) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         header = io.BytesIO()
         np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
                                                       "shape": (mib * 2**18,)})
-        with zf.open(deflated("x.npy"), "w", force_zip64=True) as out:
-            out.write(header.getvalue())
+        with zf.open(deflated("x.npy"), "w", force_zip64=True) as member:
+            member.write(header.getvalue())
             zeros = bytes(1 << 22)
             for _ in range(mib // 4):
-                out.write(zeros)
-    return path
+                member.write(zeros)
+    return out.getvalue()
 
 
 def small_checkpoint(**config_overrides) -> dict:
