@@ -45,10 +45,6 @@ def link() -> ViewLink:
     return st.session_state.get(LINK_KEY) or ViewLink()
 
 
-def add_note(message: str) -> None:
-    st.session_state.setdefault(NOTES_KEY, []).append(message)
-
-
 def show_link_notes() -> None:
     """Say (once) which URL parameters were ignored and why; the page goes on with its defaults."""
     notes = st.session_state.get(NOTES_KEY)
@@ -135,7 +131,9 @@ def seed_widget(key: str, value, options: Iterable, what: str) -> None:
     if value in options:
         st.session_state[key] = value
     else:
-        add_note(f"The link's {what} {value!r} does not exist here (choose from {options[:10]}): ignored.")
+        shown = ", ".join(str(o) for o in options[:10]) + (" ..." if len(options) > 10 else "")
+        st.warning(f"This link asks for {what} {value!r}, which does not exist here (there: {shown}); "
+                   "showing the default instead.", icon=":material/link_off:")
 
 
 def share_view(**view) -> None:
@@ -175,24 +173,37 @@ def follow_link_model() -> None:
         st.session_state[_MISSING_KEY] = wanted
 
 
-def _use_builtin() -> None:
-    from app_pages._common import train_tutorial_tagger
+def _use_builtin(key: Optional[str]) -> None:
+    from app_pages._common import activate_from_callback, train_tutorial_tagger
 
     st.session_state.pop(_MISSING_KEY, None)
-    train_tutorial_tagger()
+    if key:
+        activate_from_callback(key)
+    else:
+        train_tutorial_tagger()
 
 
 def missing_model_notice() -> None:
-    """Say that the link's model is not in this session, and offer the built-in one."""
+    """Say that the link's model is not in this session, and offer a built-in one."""
+    from app_pages._common import model_choices, state
+
     wanted = st.session_state.get(_MISSING_KEY)
     if not wanted:
         return
     source, _, name = wanted.partition(":")
+    choices = model_choices()
+    builtins = [k for k in choices if k.startswith("builtin:")]
+    showing = state().active if state().active in choices else None
     st.warning(f"This link shows the model **{name}** ({source}), which this browser session does not have: a "
-               "model trained or loaded in one session stays in that session. The rest of the view (input, "
-               "layer, units, ...) is applied to the model you pick.", icon=":material/link_off:")
+               "model trained or loaded in one session stays in that session. "
+               + (f"Showing **{choices[showing]}** instead; " if showing else "")
+               + "the rest of the view (input, layer, units, ...) is applied to the model shown.",
+               icon=":material/link_off:")
+    offer = builtins[0] if builtins and showing not in builtins else None
     c1, c2 = st.columns(2)
-    c1.button("Use the built-in tutorial tagger", on_click=_use_builtin, type="primary", key="lv_use_builtin")
+    if offer or not builtins:
+        c1.button(f"Use the built-in model {choices[offer]}" if offer else "Train the tutorial tagger (about a second)",
+                  on_click=_use_builtin, args=(offer,), type="primary", key="lv_use_builtin")
     if c2.button("Dismiss", key="lv_dismiss_missing"):
         st.session_state.pop(_MISSING_KEY, None)
         st.rerun()
