@@ -1,190 +1,79 @@
 """Many students at once against one real `streamlit run app.py` server, without a browser per student.
 
     nice python benchmarks/bench_load.py [--sessions 1 10 30] [--spread-s 0] [--think-s 0] [--budget-s 1500]
+                                         [--upload-sessions 30 --upload-mb 60]
 
 For each N it starts a fresh server on a free loopback port, warms it up with one unmeasured session (the
 first script run imports torch and plotly), then runs N sessions at once through Streamlit's own websocket
-protocol (benchmarks/streamlit_client.py). Each session: opens the app, opens the Tutorial tagger page,
+protocol (benchmarks/streamlit_client.py; the server in load_server.py, the students in load_students.py).
+Each session: opens the app, opens the Tutorial tagger page,
 clicks "Train it now" and waits for the gate heatmap, opens Gates and Truth table, and types a new sentence.
 It prints per-action latency (median, p95, max over sessions), errors, and the server's CPU use and resident
 memory (from /proc), then stops the server. Loopback only; at most 50 sessions; the whole run stops itself
 after --budget-s seconds. Issue-13 goals for N = 30: no errors, page actions p95 < 2 s, train-to-heatmap p95
-< 10 s, server memory < 4 GB.
+< 10 s, server memory < 4 GB. With --upload-sessions N, N more students then upload a --upload-mb dataset on
+the Train page at once and press Start, while one student does the visit above.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import websockets  # noqa: E402
-from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
-from streamlit_client import StreamlitSession, click, typed  # noqa: E402
+from load_server import ROOT, Server  # noqa: E402
+from load_students import malformed, student, uploading_student  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 MAX_SESSIONS = 50
 ACTIONS = ("open app", "open Tutorial tagger", "train to heatmap", "open Gates", "open Truth table",
            "change sentence")
 PAGE_ACTIONS = ("open app", "open Tutorial tagger", "open Gates", "open Truth table", "change sentence")
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`streamlit run app.py` on 127.0.0.1, sampled from /proc every half second: CPU seconds and RSS."""
-
-    def __init__(self, app_dir: Path = ROOT):
-        self.port = free_port()
-        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-               "--server.port", str(self.port), "--server.headless", "true",
-               "--browser.gatherUsageStats", "false",
-               # no module reloads when files change under the server (as in a lecture hall deployment)
-               "--server.fileWatcherType", "none"]
-        self.proc = subprocess.Popen(cmd, cwd=app_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     start_new_session=True)
-        self.peak_rss = 0
-        self._stop = threading.Event()
-        self._sampler = threading.Thread(target=self._sample, daemon=True)
-
-    def wait_healthy(self, timeout: float = 120.0) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        self._sampler.start()
-                        return
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError("server did not become healthy")
-
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
-
-    def rss(self) -> int:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        return 0
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.5):
-            try:
-                self.peak_rss = max(self.peak_rss, self.rss())
-            except OSError:
-                return
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-
-
-async def student(port: int, k: int, timings: dict, errors: list, timeout: float, cpu=None,
-                  delay_s: float = 0.0, think_s: float = 0.0) -> None:
-    """One session's visit; each action's seconds go to timings[action], each problem to errors. With `cpu`
-    (the server's CPU seconds so far; use it with one session only) each action's server CPU goes to
-    timings["cpu " + action]."""
-    s = StreamlitSession(port)
-    action = "connect"
-
-    async def act(name: str, page, widgets=(), need_chart: bool = False):
-        nonlocal action
-        action = name
-        if name != "open app":
-            await asyncio.sleep(think_s)  # a student reads the page before the next click
-        before = cpu() if cpu else 0.0
-        run = await s.rerun(page, widgets, timeout)
-        if cpu:
-            timings.setdefault("cpu " + name, []).append(cpu() - before)
-        record(timings, errors, k, name, run, need_chart)
-        return run
-
+def upload_phase(n: int, megabytes: float, timeout: float, budget_s: float, app_dir: Path) -> dict:
+    """N students upload a `megabytes` file at once while one more student does the normal visit."""
+    data = b"text,label\n" + b"the film was good and the story was fine,1\n" * int(megabytes * 2**20 / 43)
+    server = Server(app_dir)
     try:
-        await asyncio.sleep(delay_s)
-        await s.connect()
-        await act("open app", None)
-        run = await act("open Tutorial tagger", "Tutorial tagger")
-        button = run.find("button", "Train it now")
-        if button is None:
-            raise RuntimeError("no 'Train it now' button on the Tutorial tagger page")
-        await act("train to heatmap", "Tutorial tagger", (click(button),), need_chart=True)
-        await act("open Gates", "Gates", need_chart=True)
-        run = await act("open Truth table", "Truth table", need_chart=True)
-        box = run.find("text_input", "Sentence")
-        if box is None:
-            raise RuntimeError("no 'Sentence' box on the Truth table page")
-        await act("change sentence", "Truth table", (typed(box, f"the cat read a book number {k}"),), True)
-    except Exception as err:  # noqa: BLE001 - a benchmark reports every failure and goes on
-        errors.append(f"session {k}, {action}: {type(err).__name__}: {err}")
-    finally:
-        await s.close()
+        server.wait_healthy()
+        asyncio.run(student(server.port, -1, {}, [], timeout))  # warm-up
+        timings: dict = {}
+        errors: list = []
+        refusals: list = []
+        t0 = time.perf_counter()
 
-
-def record(timings: dict, errors: list, k: int, action: str, run, need_chart: bool = False) -> None:
-    timings.setdefault(action, []).append(run.seconds)
-    problems = run.errors() + (["no figure drawn"] if need_chart and not run.count("plotly_chart") else [])
-    errors.extend(f"session {k}, {action}: {p}" for p in problems)
-
-
-async def malformed(port: int, timeout: float) -> list[str]:
-    """One session sends what no browser would: a sentence box given a number, a 300 kB sentence, a widget id
-    the page never drew, and a frame that is not a BackMsg. Then a fresh session must still be served."""
-    out, s = [], StreamlitSession(port)
-    await s.connect()
-    await s.rerun(None, (), timeout)
-    run = await s.rerun("Tutorial tagger", (), timeout)
-    run = await s.rerun("Tutorial tagger", (click(run.find("button", "Train it now")),), timeout)
-    box = run.find("text_input", "Sentence")
-    cases = (("number in the sentence box", WidgetState(id=box.text_input.id, double_value=3.0)),
-             ("300 kB sentence", typed(box, "the dog ate the apple " * 14_000)),
-             ("unknown widget id", WidgetState(id="$$ID-0123456789abcdef-none", string_value="x")))
-    for what, widget in cases:
+        async def everyone():
+            await asyncio.wait_for(asyncio.gather(
+                student(server.port, 0, timings, errors, timeout),
+                *(uploading_student(server.port, k, data, timings, errors, refusals, timeout) for k in range(n))),
+                budget_s)
         try:
-            run = await s.rerun("Tutorial tagger", (widget,), timeout)
-            shown = run.errors() or ["no error shown"]
-            out.append(f"{what}: {run.seconds:.2f} s, {'; '.join(shown)[:160]}")
-        except Exception as err:  # noqa: BLE001
-            out.append(f"{what}: {type(err).__name__}: {err}"[:200])
-    await s.send_raw(b"\x00not a protobuf\xff" * 10)
-    try:  # the server may still deliver what it had queued; then it must close with 1002 (protocol error)
-        deadline = time.perf_counter() + 15
-        while time.perf_counter() < deadline:
-            await asyncio.wait_for(s.ws.recv(), max(0.1, deadline - time.perf_counter()))
-        out.append("garbage frame: connection stayed open for 15 s")
-    except asyncio.TimeoutError:
-        out.append("garbage frame: connection stayed open for 15 s")
-    except websockets.ConnectionClosed as closed:
-        out.append(f"garbage frame: server closed the connection (code {closed.rcvd.code if closed.rcvd else '?'})")
-    fresh = StreamlitSession(port)
-    await fresh.connect()
-    run = await fresh.rerun("Tutorial tagger", (), timeout)
-    out.append(f"a fresh session afterwards: Tutorial tagger in {run.seconds:.2f} s, errors {run.errors() or 'none'}")
-    await fresh.close()
-    return out
+            asyncio.run(everyone())
+        except asyncio.TimeoutError:
+            errors.append(f"stopped after the {budget_s:.0f} s budget")
+        return {"n": n, "mb": len(data) / 2**20, "timings": timings, "errors": errors, "refusals": refusals,
+                "wall_s": time.perf_counter() - t0, "peak_rss": max(server.peak_rss, server.rss()),
+                "alive": server.proc.poll() is None}
+    finally:
+        server.stop()
+
+
+def report_uploads(result: dict) -> None:
+    t = result["timings"]
+    print(f"\nUploads: {result['n']} students upload {result['mb']:.1f} MB at once, one more does the normal visit: "
+          f"{result['wall_s']:.1f} s wall, peak RSS {result['peak_rss'] / 2**20:,.0f} MB, errors "
+          f"{len(result['errors'])}, server {'alive' if result['alive'] else 'DEAD'}")
+    print("| action | done | median s | p95 s | max s |\n|---|---|---|---|---|")
+    for action in ("upload (HTTP PUT)", "start with the upload", *ACTIONS):
+        v = t.get(action, [])
+        if v:
+            print(f"| {action} | {len(v)} | {statistics.median(v):.2f} | {percentile(v, 0.95):.2f} | {max(v):.2f} |")
+    for message in sorted(set(result["refusals"])):
+        print(f"  refused ({result['refusals'].count(message)}x): {message[:160]}")
+    for line in result["errors"][:10]:
+        print("  error:", line)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -265,6 +154,9 @@ def main() -> None:
     parser.add_argument("--spread-s", type=float, default=0.0,
                         help="students arrive evenly over this many seconds (0: all at once, the worst case)")
     parser.add_argument("--think-s", type=float, default=0.0, help="seconds a student waits between actions")
+    parser.add_argument("--upload-sessions", type=int, default=0,
+                        help="then N students upload a --upload-mb dataset at once (0: skip)")
+    parser.add_argument("--upload-mb", type=float, default=60.0)
     parser.add_argument("--app-dir", type=Path, default=ROOT,
                         help="folder holding app.py (e.g. `git archive HEAD` unpacked, to measure a fixed version)")
     args = parser.parse_args()
@@ -276,6 +168,12 @@ def main() -> None:
         report(load_phase(n, args.action_timeout, args.budget_s, args.app_dir.resolve(), n == args.sessions[-1],
                           args.spread_s, args.think_s))
         print(f"load average after N = {n}: {os.getloadavg()[0]:.2f}")
+    if args.upload_sessions:
+        if not 1 <= args.upload_sessions <= MAX_SESSIONS or not 0 < args.upload_mb <= 200:
+            parser.error(f"--upload-sessions must be 1..{MAX_SESSIONS} and --upload-mb 0..200")
+        report_uploads(upload_phase(args.upload_sessions, args.upload_mb, args.action_timeout, args.budget_s,
+                                    args.app_dir.resolve()))
+        print(f"load average after the uploads: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

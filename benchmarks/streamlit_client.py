@@ -9,12 +9,15 @@ by its label and send its widget state in the next rerun, as a click or a typed 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Optional
 
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.Common_pb2 import FileUploaderState, FileURLs, UploadedFileInfo
 from streamlit.proto.Element_pb2 import Element
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -56,8 +59,10 @@ class StreamlitSession:
     """One browser tab's session on a Streamlit server at 127.0.0.1:port."""
 
     def __init__(self, port: int):
+        self.port = port
         self.url = f"ws://127.0.0.1:{port}/_stcore/stream"
         self.ws = None
+        self.session_id = ""  # the server's id for this session (from the new_session message)
         self.pages: dict[str, str] = {}  # page name -> page_script_hash (from the navigation message)
 
     async def connect(self, timeout: float = 60.0) -> None:
@@ -91,7 +96,9 @@ class StreamlitSession:
             fwd = ForwardMsg()
             fwd.ParseFromString(await self.ws.recv())
             kind = fwd.WhichOneof("type")
-            if kind == "navigation":
+            if kind == "new_session":
+                self.session_id = fwd.new_session.initialize.session_id or self.session_id
+            elif kind == "navigation":
                 self.pages = {p.page_name: p.page_script_hash for p in fwd.navigation.app_pages}
             elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
                 run.elements.append(fwd.delta.new_element)
@@ -108,3 +115,53 @@ def click(element: Element) -> WidgetState:
 def typed(element: Element, text: str) -> WidgetState:
     """The widget state of a text input after typing `text` and pressing Enter."""
     return WidgetState(id=element.text_input.id, string_value=text)
+
+
+def xsrf_token(port: int) -> str:
+    """The XSRF cookie the server sets on /_stcore/health (an upload must echo it in X-Xsrftoken)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", "/_stcore/health")
+        response = conn.getresponse()
+        response.read()
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie" and value.startswith("_streamlit_xsrf="):
+                return value.split(";", 1)[0].split("=", 1)[1]
+        return ""
+    finally:
+        conn.close()
+
+
+def upload(port: int, session_id: str, name: str, data: bytes, xsrf: str, timeout: float = 300.0
+           ) -> tuple[int, str, str]:
+    """PUT one file as the frontend's uploader does (multipart, streamed from `data` without copying it).
+    Returns (HTTP status, file_id, upload path)."""
+    file_id = uuid.uuid4().hex
+    path = f"/_stcore/upload_file/{session_id}/{file_id}"
+    boundary = uuid.uuid4().hex
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}",
+               "Content-Length": str(len(head) + len(data) + len(tail)), "X-Xsrftoken": xsrf,
+               "Cookie": f"_streamlit_xsrf={xsrf}"}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        view = memoryview(data)
+        body = [head] + [view[k: k + 2**20] for k in range(0, len(data), 2**20)] + [tail]
+        conn.request("PUT", path, body=iter(body), headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status, file_id, path
+    except (ConnectionError, OSError):  # the server may close an oversized upload mid-stream
+        return 0, file_id, path
+    finally:
+        conn.close()
+
+
+def uploaded(element: Element, file_id: str, name: str, size: int, path: str) -> WidgetState:
+    """The file uploader's widget state after a successful upload."""
+    info = UploadedFileInfo(file_id=file_id, name=name, size=size,
+                            file_urls=FileURLs(file_id=file_id, upload_url=path, delete_url=path))
+    return WidgetState(id=element.file_uploader.id,
+                       file_uploader_state_value=FileUploaderState(uploaded_file_info=[info]))
