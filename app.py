@@ -38,6 +38,7 @@ PAGES = {
         page("truth_table.py", "Truth table", ":material/table_chart:"),
         page("saturation.py", "Saturation", ":material/thermostat:"),
         page("gradients.py", "Gradients", ":material/trending_down:"),
+        page("char_cells.py", "Character cells", ":material/code:"),
         page("intervene.py", "Interventions", ":material/science:"),
     ],
     "Your model": [

@@ -13,19 +13,21 @@ from typing import Optional
 import streamlit as st
 
 from lstm_viz.explore.subject import ModelSubject
+from lstm_viz.teaching.builtin import available_builtins, builtin_subject, default_builtin_key
 from lstm_viz.training import TRAIN_PRESETS, Trainer
 from lstm_viz.training.loaded_run import LoadedRun
 from lstm_viz.training.models import preset
 from lstm_viz.training.run import Run, TrainingRun
 
 STATE_KEY = "lstm_viz_state"
+BUILTIN = "builtin:"  # picker keys of the trained models shipped with the app (lstm_viz.teaching)
 
 
 @dataclass
 class SessionState:
     runs: dict[str, Run] = field(default_factory=dict)  # name -> run, in creation order
     inspected: dict[str, object] = field(default_factory=dict)  # name -> subject built from a user's file
-    active: Optional[str] = None  # key of the model the analysis pages show: "run:NAME" or "file:NAME"
+    active: Optional[str] = None  # the model the analysis pages show: "run:NAME", "file:NAME" or "builtin:KEY"
     subjects: dict[str, tuple] = field(default_factory=dict)  # run name -> (model copy, its ModelSubject)
 
     def unique_name(self, base: str) -> str:
@@ -40,7 +42,8 @@ class SessionState:
 
 def state() -> SessionState:
     if STATE_KEY not in st.session_state:
-        st.session_state[STATE_KEY] = SessionState()
+        default = default_builtin_key()  # a new session opens on a trained built-in model
+        st.session_state[STATE_KEY] = SessionState(active=BUILTIN + default if default else None)
     return st.session_state[STATE_KEY]
 
 
@@ -62,7 +65,9 @@ def add_inspected(name: str, subject) -> str:
 def model_choices() -> dict[str, str]:
     """key -> label for the model picker (labels stay fixed; the live status is shown beside it)."""
     s = state()
-    choices = {f"run:{n}": n for n in s.runs}
+    # the built-in models first, so that the newest model of the session's own stays last
+    choices = {BUILTIN + spec.key: spec.title for spec in available_builtins()}
+    choices.update({f"run:{n}": n for n in s.runs})
     choices.update({f"file:{n}": f"{n} (file)" for n in s.inspected})
     return choices
 
@@ -100,7 +105,15 @@ def active_subject():
         return subject_of(s.runs[name])
     if source == "file":
         return s.inspected.get(name)
+    if s.active in model_choices() and source + ":" == BUILTIN:
+        return builtin_subject(name)  # loaded once per server, shared read-only by every session
     return None
+
+
+def showing_builtin_only() -> bool:
+    """True while the session has no model of its own and shows a built-in one."""
+    s = state()
+    return not s.runs and not s.inspected and bool(s.active) and s.active.startswith(BUILTIN)
 
 
 def activate_from_callback(key: str) -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 import torch
 
 from app_pages._session import (active_run, active_subject, activate_from_callback, model_choices, state,
-                                train_tutorial_tagger)
+                                showing_builtin_only, train_tutorial_tagger)
 
 
 def _picker_changed() -> None:
@@ -58,14 +58,23 @@ def require_subject(what: str = "this page"):
         if run is not None and run.is_running:
             st.caption(f"**{run.name}** is still training: showing a copy of its weights taken at step "
                        f"{run.step:,} or just before. Rerun to refresh.")
+        if showing_builtin_only():
+            st.info(f"No model of your own yet: this is the built-in **{subject.name}**, trained in advance. "
+                    "Train one on **Train**, load yours on **Inspect a model**, or watch one learn right here.")
+            _quick_tutorial_button(what, primary=False)
         return subject
     st.info(f"No model to show on {what} yet. Train one on the **Train** page, load your own on "
             "**Inspect a model**, or start with the tutorial tagger right here.")
-    if st.button("Train the tutorial tagger (about a second)", type="primary", key=f"quick_{what}"):
+    _quick_tutorial_button(what, primary=True)
+    st.stop()
+
+
+def _quick_tutorial_button(what: str, primary: bool) -> None:
+    if st.button("Train the tutorial tagger (about a second)", type="primary" if primary else "secondary",
+                 key=f"quick_{what}"):
         with st.spinner("Training the tutorial tagger..."):
             train_tutorial_tagger()
         st.rerun()
-    st.stop()
 
 
 def subject_and_input(what: str, key: str):

@@ -1,0 +1,85 @@
+"""The character model's interpretable cells: for each structural property of code, the unit whose
+activation (c_t or h_t) correlates best with it over the held-out standard-library files, for the built-in
+LSTM and GRU side by side, with the held-out accuracy and the training CPU-minutes.
+
+    python benchmarks/bench_char_model.py             # re-measure on the saved built-in models (a few minutes)
+    python benchmarks/bench_char_model.py --stored    # print what the build measured (instant)
+    python benchmarks/bench_char_model.py --train     # retrain both (the build's own code and settings) into
+                                                      # a temporary folder, then measure (CPU-minutes printed)
+
+Goal (issue 11): |r| >= 0.8 for "inside a string literal" and >= 0.6 for "position in the line", from a model
+trained within 15 CPU-minutes on 2 cores. Run with `nice` on a shared machine: CPU time is what is compared.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lstm_viz.teaching.build import build  # noqa: E402
+from lstm_viz.teaching.catalog import BY_KEY  # noqa: E402
+from lstm_viz.teaching.char_cells import CellFinding, best_units, correlations, stored_findings  # noqa: E402
+from lstm_viz.teaching.char_data import PROPERTY_TITLES, read_source, stdlib_folder  # noqa: E402
+from lstm_viz.training.checkpoint import load_checkpoint  # noqa: E402
+
+GOALS = {"in_string": 0.8, "line_position": 0.6}
+ARCHS = ("lstm", "gru")
+
+
+def measure(path: Path, stored: bool) -> tuple[list[CellFinding], dict, float]:
+    model, bundle = load_checkpoint(path)
+    if stored:
+        return stored_findings(dict(bundle.extra)), dict(bundle.metrics), 0.0
+    limit = bundle.train_config["cell_chars_per_file"]
+    sources = [read_source(stdlib_folder() / n) for n in bundle.extra["held_out_files"]]
+    t0 = time.process_time()
+    findings = best_units(correlations(model, bundle.encoder, sources, limit))
+    return findings, dict(bundle.metrics), time.process_time() - t0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--stored", action="store_true", help="print the build's own measurement")
+    mode.add_argument("--train", action="store_true", help="retrain both models into a temporary folder first")
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="lstm-viz-char-")) if args.train else None
+    paths = {}
+    for arch in ARCHS:
+        key = f"stdlib-char-{arch}"
+        paths[arch] = build([key], folder)[0] if args.train else BY_KEY[key].path
+    results = {arch: measure(paths[arch], args.stored) for arch in ARCHS}
+    source = "stored by the build" if args.stored else "re-measured now on the saved weights"
+    print(f"\nBest unit per property over the held-out files ({source}); r = Pearson correlation\n")
+    header = f"{'property':<28}" + "".join(f"{a.upper() + ' unit':>12}{a.upper() + ' r':>10}" for a in ARCHS) + \
+        f"{'  goal':<12}"
+    print(header)
+    print("-" * len(header))
+    by_prop = {arch: {f.prop: f for f in results[arch][0]} for arch in ARCHS}
+    for prop, title in PROPERTY_TITLES.items():
+        line = f"{title:<28}"
+        for arch in ARCHS:
+            f = by_prop[arch][prop]
+            line += f"{f.state + '[' + str(f.unit) + ']':>12}{f.r:>+10.3f}"
+        goal = GOALS.get(prop)
+        line += f"{'  |r| >= ' + str(goal) if goal else '':<12}"
+        print(line)
+    print()
+    for arch in ARCHS:
+        findings, m, measure_cpu = results[arch]
+        met = all(abs(by_prop[arch][p].r) >= g for p, g in GOALS.items())
+        print(f"{arch.upper()}: held-out next-char accuracy {m['test_accuracy']:.3f} ({m['bits_per_char']:.2f} "
+              f"bits/char) on {m['measured_on']}; training {m['cpu_seconds'] / 60:.1f} CPU-minutes "
+              f"({m['wall_seconds'] / 60:.1f} wall-minutes on a shared machine), {m['chars_seen']:,} characters "
+              f"seen; goals {'met' if met else 'NOT met'}"
+              + (f"; measuring took {measure_cpu:.0f} CPU-s" if measure_cpu else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

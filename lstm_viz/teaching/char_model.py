@@ -1,0 +1,158 @@
+"""A character-level language model on the standard library's source: a Tagger whose 'tag' for each
+character is the next character, so the usual checkpoint, Subject and trace machinery all apply.
+
+Inputs use a Vocab with `<pad>`/`<unk>` (index 0, 1, then characters by frequency); the next-character labels
+are the same list without `<pad>` (label = input index - 1), so `<unk>` is a label too.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ..data.batching import BatchEncoder
+from ..data.vocab import Vocab
+from ..training.models import ModelConfig, Tagger, build_model
+from .char_data import pick_files, read_source, stdlib_folder, text_digest
+
+
+@dataclass(frozen=True)
+class CharModelConfig:
+    arch: str = "lstm"  # "lstm" or "gru": the same text and schedule for both, shown side by side
+    hidden_size: int = 128  # units; Karpathy et al. (2015) found interpretable cells at this size and up
+    embed_dim: int = 32  # character embedding size (about 100 characters: a small table suffices)
+    max_chars: int = 100  # vocabulary: the most frequent characters of the training text; others are <unk>
+    batch_size: int = 32  # parallel streams through the concatenated training text
+    seq_len: int = 100  # truncated back-propagation window; the state carries across windows
+    steps: int = 2_500  # optimizer steps (8M characters, 3 passes over the text): ~3 CPU-minutes on one thread
+    lr: float = 2e-3  # Adam
+    final_lr_factor: float = 0.2  # the last 20% of the steps run at lr * this (a simple anneal)
+    clip_grad_norm: float = 5.0  # rescale larger gradients
+    seed: int = 0  # initialisation (the batch order is fixed by the text itself)
+    threads: int = 1  # torch CPU threads: one thread is both fastest on a shared machine and deterministic
+    eval_chars_per_file: int = 3_000  # held-out accuracy: the first characters of each held-out file (seconds)
+    cell_chars_per_file: int = 5_000  # cell correlations: the first characters of each held-out file
+
+
+def char_encoder(train_text: str, max_chars: int) -> BatchEncoder:
+    """Inputs: <pad>, <unk>, then the `max_chars` most frequent characters; labels: the same without <pad>."""
+    vocab = Vocab.build([list(train_text)], max_size=max_chars)
+    labels = Vocab(vocab.itos[1:], specials=False)
+    return BatchEncoder("pos", vocab, labels)
+
+
+def encode_text(encoder: BatchEncoder, text: str) -> torch.Tensor:
+    """Character ids [len(text)] (unknown characters -> <unk>)."""
+    stoi, unk = encoder.vocab.stoi, encoder.vocab.unk_index
+    return torch.tensor([stoi.get(ch, unk) for ch in text], dtype=torch.long)
+
+
+def build_char_model(config: CharModelConfig, encoder: BatchEncoder) -> Tagger:
+    model_config = ModelConfig(task="pos", arch=config.arch, embed_dim=config.embed_dim,
+                               hidden_size=config.hidden_size)
+    return build_model(model_config, len(encoder.vocab), len(encoder.labels))
+
+
+def _step_loss(model: Tagger, x: torch.Tensor, state):
+    out, state = model.rnn(model.embed_inputs(x[:, :-1]), state)  # out [B, T, H]
+    logits = model.output(out)  # [B, T, C]
+    targets = x[:, 1:] - 1  # next character's label: input index - 1 (no <pad> among labels)
+    return F.cross_entropy(logits.flatten(0, 1), targets.flatten()), state
+
+
+def train_char_model(config: CharModelConfig, train_text: str, log=print) -> tuple[Tagger, BatchEncoder, dict]:
+    """Train on one long text split into `batch_size` streams. Returns (model in eval mode, encoder, stats)."""
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        torch.manual_seed(config.seed)
+        encoder = char_encoder(train_text, config.max_chars)
+        model = build_char_model(config, encoder)
+        ids = encode_text(encoder, train_text)
+        B, T = config.batch_size, config.seq_len
+        per_stream = len(ids) // B
+        streams = ids[: B * per_stream].view(B, per_stream)  # [B, L]: stream b is one contiguous stretch
+        windows = (per_stream - 1) // T
+        opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+        model.train()
+        state, cpu0, wall0, recent = None, time.process_time(), time.time(), []
+        for step in range(config.steps):
+            k = step % windows
+            if k == 0:
+                state = None  # a new pass over the text starts from zeros
+            if step == int(0.8 * config.steps):
+                for group in opt.param_groups:
+                    group["lr"] = config.lr * config.final_lr_factor
+            x = streams[:, k * T: (k + 1) * T + 1]  # [B, T+1]
+            loss, state = _step_loss(model, x, state)
+            state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
+            opt.step()
+            recent.append(loss.item())
+            if log and (step + 1) % 250 == 0:
+                log(f"  {config.arch} step {step + 1}/{config.steps}: loss {sum(recent) / len(recent):.3f} "
+                    f"({time.process_time() - cpu0:.0f} CPU-s)")
+                recent = []
+        model.eval()
+        stats = {"cpu_seconds": time.process_time() - cpu0, "wall_seconds": time.time() - wall0,
+                 "train_chars": len(ids), "chars_seen": config.steps * B * T}
+        return model, encoder, stats
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def evaluate_char_model(model: Tagger, encoder: BatchEncoder, texts: Sequence[str], threads: int = 1) -> dict:
+    """Next-character accuracy and bits per character over texts, each read from a zero state.
+
+    One text at a time through the fused kernel (no padding, no packing: both are slower on a CPU)."""
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    nll, correct, n = 0.0, 0, 0
+    try:
+        with torch.no_grad():
+            for text in texts:
+                ids = encode_text(encoder, text)[None]  # [1, T]
+                if ids.shape[1] < 2:
+                    continue
+                logits = model(ids[:, :-1])[0]  # [T-1, C]
+                targets = ids[0, 1:] - 1
+                nll += float(F.cross_entropy(logits, targets, reduction="sum"))
+                correct += int((logits.argmax(-1) == targets).sum())
+                n += len(targets)
+    finally:
+        torch.set_num_threads(previous_threads)
+    if n == 0:
+        raise ValueError("no text to evaluate: give texts of at least two characters")
+    return {"accuracy": correct / n, "bits_per_char": nll / n / math.log(2), "chars": n}
+
+
+def held_out_texts(names: Sequence[str], limit: int, folder=None) -> list[str]:
+    folder = folder or stdlib_folder()
+    return [read_source(folder / name)[:limit] for name in names]
+
+
+def char_corpus(folder=None) -> dict:
+    """The training text and held-out file names, by the fixed rule of `char_data.pick_files`."""
+    folder = folder or stdlib_folder()
+    train_names, held_names = pick_files(folder)
+    train_text = "\n".join(read_source(folder / n) for n in train_names)
+    return {"train_names": train_names, "held_out_names": held_names, "train_text": train_text}
+
+
+def config_dict(config: CharModelConfig) -> dict:
+    return asdict(config)
+
+
+def from_config_dict(data: Optional[dict]) -> CharModelConfig:
+    known = CharModelConfig.__dataclass_fields__
+    return CharModelConfig(**{k: v for k, v in (data or {}).items() if k in known})
+
+
+__all__ = ["CharModelConfig", "build_char_model", "char_corpus", "char_encoder", "encode_text",
+           "evaluate_char_model", "held_out_texts", "text_digest", "train_char_model"]
