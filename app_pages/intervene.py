@@ -30,7 +30,7 @@ with controls("What to change"):
     value = None
     if what != SILENCE:
         value = c2.slider("to the value", 0.0 if sigmoid else -1.0, 1.0, 1.0 if what == "f" else 0.0, step=0.05,
-                          key=f"intervene_value_{'sig' if sigmoid else 'tanh'}",
+                          key=f"intervene_value_{what}",
                           help="Sigmoid gates lie in [0, 1], the tanh candidate in [-1, 1]")
     n_units = recording.hidden.shape[-1] if what == SILENCE else recording.hidden_size
     c1, c2 = st.columns(2)
@@ -63,17 +63,14 @@ else:
     st.dataframe(rows, hide_index=True, width="stretch", height=min(38 + 35 * len(rows), 300))
 
 panel = "hidden" if what == SILENCE else what
-left, right = st.columns(2)
-for column, tr, title in ((left, result.before, "before"), (right, result.after, "after")):
-    fig = guarded(state_heatmap, tr, panel, layer=layer, direction=direction, tokens=tokens, style=style,
-                  title=f"{LONG_NAMES[panel]}, {title}")
-    if fig is not None:
-        column.plotly_chart(fig, width="stretch", key=f"intervene_{title}")
-if panel != "hidden":
+for names in ([panel] if panel == "hidden" else [panel, "hidden"]):
     left, right = st.columns(2)
-    for column, tr, title in ((left, result.before, "before"), (right, result.after, "after")):
-        fig = guarded(state_heatmap, tr, "hidden", layer=layer, direction=direction, tokens=tokens, style=style,
-                      title=f"{LONG_NAMES['hidden']}, {title}")
+    for column, tr, when in ((left, result.before, "before"), (right, result.after, "after")):
+        column.markdown(f"**{when.capitalize()}**" + (" the intervention" if when == "after" else ""))
+        fig = guarded(state_heatmap, tr, names, layer=layer, direction=direction, tokens=tokens, style=style)
         if fig is not None:
-            column.plotly_chart(fig, width="stretch", key=f"intervene_h_{title}")
-st.plotly_chart(difference_figure(result.difference.tolist(), tokens, steps, style=style), width="stretch")
+            column.plotly_chart(fig, width="stretch", key=f"intervene_{names}_{when}")
+st.plotly_chart(difference_figure(result.difference.tolist(), tokens, steps, style=style,
+                                  title="How much h_t changed"), width="stretch")
+st.caption("The length of the change of the top layer's h_t (all directions) at each token; the shaded "
+           "steps are the ones intervened on.")

@@ -25,7 +25,8 @@ def test_clamping_the_forget_gate_changes_the_tutorial_taggers_states():
     # default: clamp i of unit 0 to 0 over the whole sentence
     at.selectbox(key="intervene_what").set_value("f").run()
     at.toggle(key="intervene_all").set_value(True).run()
-    at.slider(key="intervene_value_sig").set_value(0.0).run()
+    assert at.slider(key="intervene_value_f").value == 1.0  # f's own default: keep everything
+    at.slider(key="intervene_value_f").set_value(0.0).run()
     assert_clean(at)
     rows = prediction_rows(at)
     assert list(rows["token"]) == ["The", "dog", "ate", "the", "apple"]
@@ -58,7 +59,7 @@ def test_a_gru_model():
     assert options == ["clamp r: reset gate", "clamp z: update gate", "clamp n: candidate",
                        "silence units (h_t = 0)"], options
     at.selectbox(key="intervene_what").set_value("z").run()
-    at.slider(key="intervene_value_sig").set_value(1.0).run()
+    at.slider(key="intervene_value_z").set_value(1.0).run()
     assert_clean(at)
     rows = prediction_rows(at)
     assert len(rows) == 5
