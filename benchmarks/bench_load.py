@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import statistics
 import sys
 import time
@@ -70,8 +71,9 @@ def report_uploads(result: dict) -> None:
         v = t.get(action, [])
         if v:
             print(f"| {action} | {len(v)} | {statistics.median(v):.2f} | {percentile(v, 0.95):.2f} | {max(v):.2f} |")
-    for message in sorted(set(result["refusals"])):
-        print(f"  refused ({result['refusals'].count(message)}x): {message[:160]}")
+    shown = [re.sub(r"'big\d+\.csv'", "'big<k>.csv'", m) for m in result["refusals"]]
+    for message in sorted(set(shown)):
+        print(f"  refused ({shown.count(message)}x): {message[:160]}")
     for line in result["errors"][:10]:
         print("  error:", line)
 
