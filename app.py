@@ -43,6 +43,7 @@ PAGES = {
     ],
     "Your model": [
         page("inspect_model.py", "Inspect a model", ":material/folder_open:"),
+        page("corpus.py", "Your corpus", ":material/library_books:"),
         page("export.py", "Export", ":material/download:"),
     ],
 }
