@@ -168,17 +168,17 @@ def ratio_workloads(smoke: bool):
             continue
         if key == "sst2":
             rows.append(("(b) SST-2 sentences, sentiment-bilstm", preset("sentiment-bilstm"), default,
-                         load_corpus(path, limit=limit), 6 if smoke else 60))
+                         load_corpus(path, limit=limit), 6 if smoke else 40))
         elif key == "imdb":
             corpus = load_corpus(path)  # reviews in a fixed random order: batches of typical lengths
             order = list(range(len(corpus.train)))
             random.Random(0).shuffle(order)
             corpus = replace(corpus, train=tuple(corpus.train[i] for i in order[: 100 if smoke else 600]))
             rows.append(("(c) IMDB reviews, sentiment-bilstm", preset("sentiment-bilstm"), default, corpus,
-                         2 if smoke else 10))
+                         2 if smoke else 6))
         else:
             rows.append(("(d) UD EWT, pos-bilstm-char", preset("pos-bilstm-char"), default,
-                         load_corpus(path, limit=limit), 6 if smoke else 60))
+                         load_corpus(path, limit=limit), 6 if smoke else 40))
     return rows
 
 
@@ -352,7 +352,7 @@ def main() -> int:
     ap.add_argument("--smoke", action="store_true", help="tiny settings: check that every part runs")
     ap.add_argument("--budget", type=float, help="wall-clock cap in seconds per --full run (each run's epoch "
                     "count already keeps it within 10 CPU-minutes)")
-    ap.add_argument("--repeats", type=int, default=3, help="alternating pairs for each ratio")
+    ap.add_argument("--repeats", type=int, default=2, help="alternating pairs for each ratio")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--lecture", action="store_true", help="also train the lecture presets for 60 s each")
     ap.add_argument("--only", nargs="+", choices=FULL_RUNS, help="with --full: run only these")
