@@ -11,8 +11,8 @@ from app_pages._view import projector_on
 
 st.title("Character cells")
 st.caption("A character-level model read the Python standard library's own source, one character at a time, "
-           "learning to predict the next one. Some of its units learned on their own to track the structure "
-           "of code. Each character's background is one unit's value after reading it, on a fixed scale.")
+           "learning to predict the next one. Some of its units learned on their own to track the structure of "
+           "code. Each character's background is one unit's value after reading it, on a fixed scale.")
 
 models = {}
 for arch in ("lstm", "gru"):
@@ -24,24 +24,19 @@ if not models:
     st.stop()
 bundles = {arch: bundle for arch, (_, bundle) in models.items()}
 
-st.subheader("Which unit tracks what (held-out files)")
-st.dataframe(data.finding_rows(bundles), hide_index=True, width="stretch")
-for arch, bundle in bundles.items():
-    st.caption(data.model_summary(arch, bundle))
-
 c1, c2 = st.columns([2, 3])
 prop = c1.selectbox("Property", PROPERTIES, format_func=PROPERTY_TITLES.get, key="cc_property",
-                    help="The units are ranked by |r| with this property over the held-out files")
+                    help="Each model's units are ranked by |r| with this property over its held-out files")
 source = c2.radio("Text", ["A held-out stdlib file", "Your own code"], horizontal=True, key="cc_source")
 held_out = list(next(iter(bundles.values())).extra.get("held_out_files") or [])
 note = ""
 try:
     if source == "Your own code":
-        typed = st.text_area("Your code", data.DEFAULT_CODE, height=180, key="cc_code", max_chars=50_000,
+        typed = st.text_area("Your code", data.DEFAULT_CODE, height=160, key="cc_code", max_chars=50_000,
                              help="Any text works; Python source shows the structure best. Long code is cut.")
         text, note = data.prepare_code(typed)
     else:
-        name = st.selectbox("File (never seen in training)", held_out, key="cc_file")
+        name = c2.selectbox("File (never seen in training)", held_out, key="cc_file")
         text = data.held_out_sample(name, held_out)
 except (InputError, ValueError) as err:
     st.error(str(err))
@@ -50,12 +45,19 @@ if note:
     st.info(note)
 
 font_px = 20 if projector_on() else 15
-st.html(scale_legend_html("unit value (blue −1, white 0, red +1)", font_px=font_px))
-columns = st.columns(len(models), gap="medium")
+side_by_side = st.toggle("LSTM and GRU side by side", value=not projector_on(), key="cc_side_by_side",
+                         help="Off: one above the other, full width (long lines without scrolling)")
+columns = st.columns(len(models), gap="medium") if side_by_side else [st.container() for _ in models]
 for column, (arch, (model, bundle)) in zip(columns, models.items()):
-    choices = data.unit_choices(bundle, prop)
-    choice = column.selectbox(f"{data.ARCH_TITLES[arch]} unit", choices, format_func=lambda c, a=arch: c.label(a),
-                              key=f"cc_unit_{arch}_{prop}", help="The units that correlate best with the property")
+    choice = column.selectbox(f"{data.ARCH_TITLES[arch]} unit", data.unit_choices(bundle, prop),
+                              format_func=lambda c, a=arch: c.label(a), key=f"cc_unit_{arch}_{prop}",
+                              help="The units that correlate best with the property, best first")
     states = session_cached(f"char_states_{arch}", model, text,
                             lambda m=model, b=bundle: data.record_states(m, b.encoder, text))
     column.html(data.unit_html(states, text, choice, arch, font_px))
+st.html(scale_legend_html("unit value: blue −1, white 0, red +1", font_px=font_px))
+
+st.subheader("Which unit tracks what (held-out files)")
+st.dataframe(data.finding_rows(bundles), hide_index=True, width="stretch")
+for arch, bundle in bundles.items():
+    st.caption(data.model_summary(arch, bundle))

@@ -1,0 +1,40 @@
+"""A fresh session opens every analysis page on a trained built-in model, without a click; live training
+stays one click away; the built-in models are listed in the model picker."""
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from lstm_viz.teaching.builtin import available_builtins, default_builtin_key
+
+from .apptest_util import assert_clean, button, open_page
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _z(trace: dict) -> np.ndarray:
+    z = trace["z"]
+    if isinstance(z, dict) and "bdata" in z:
+        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])  # flat: only the values matter
+    return np.asarray(z, dtype=float)
+
+
+def test_fresh_gates_page_shows_a_trained_model_without_a_click():
+    assert default_builtin_key() == "ewt-pos-lstm"
+    at = open_page("app_pages/gates.py")
+    assert_clean(at)
+    assert at.session_state["model_picker"] == "builtin:ewt-pos-lstm"
+    picker = at.sidebar.selectbox(key="model_picker")
+    assert [spec.title for spec in available_builtins()] == picker.options[:len(available_builtins())]
+    heat = json.loads(at.get("plotly_chart")[0].proto.spec)
+    gates = [_z(t) for t in heat["data"][:3]]  # i, f, g ... on the shared [0, 1] colour axis first
+    values = np.concatenate([g[np.isfinite(g)].ravel() for g in gates[:2]])
+    assert values.size and ((values < 0.1) | (values > 0.9)).mean() >= 0.25  # meaningful, saturated gates
+    # live training is still one click away, and then the session's own model is shown
+    button(at, "Train the tutorial tagger").click()
+    at.run()
+    assert_clean(at)
+    assert at.session_state["model_picker"].startswith("run:")
