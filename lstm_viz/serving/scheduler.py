@@ -59,6 +59,9 @@ class _Entry:
 
 
 class TrainingScheduler:
+    """The server's training line (thread-safe). `session_alive(session_id)` says whether a session is still
+    connected (None: sessions never expire); `clock` is injectable so tests can move time."""
+
     def __init__(self, limits: Optional[ServerLimits] = None, *,
                  session_alive: Optional[Callable[[str], bool]] = None, clock: Callable[[], float] = time.monotonic):
         self.limits = limits or ServerLimits()
