@@ -47,6 +47,7 @@ LOSSES = {
     "final state": "0.5 * sum of squares of the top layer's final hidden state h_n (every direction)",
 }
 DEFAULT_LOSS = "last output"
+HEAD_LOSS = "model head"  # set by set_head: the head's own cross-entropy (gold labels when known, else its predictions)
 LossFn = Callable[[torch.Tensor, object], torch.Tensor]  # (output, final_state) -> scalar, as gradient_flow takes
 RECURRENT_TYPES = (nn.LSTM, nn.GRU, nn.RNN)
 
@@ -78,6 +79,8 @@ class ModuleSubject:
         self._module = module
         self.task = task
         self.label_names: tuple[str, ...] = ()
+        self.head: Optional[nn.Module] = None  # the model's own head after this layer (set_head), else None
+        self.pooling: Optional[str] = None  # how the head reads the layer's output (files.heads.POOLINGS)
         self.vocab: Optional[list[str]] = None
         self.embedding: Optional[torch.Tensor] = None  # [vocab rows, input_size] float32
         self.lowercase = lowercase
@@ -198,9 +201,50 @@ class ModuleSubject:
         lengths = None if bool((probe.lengths == probe.lengths.max()).all()) else probe.lengths
         return trace(self._module, probe.inputs, lengths=lengths)
 
-    def predict(self, token_lists: Sequence[Sequence[str]]) -> None:
-        """A bare recurrent layer has no head: there is nothing to predict."""
-        return None
+    def set_head(self, head: nn.Module, pooling: str, task: str, labels: Optional[Sequence[str]] = None) -> None:
+        """Give the layer its model's head (e.g. `files.heads.build_head`), so pages show predictions and the
+        Gradients page uses the head's own cross-entropy. task "pos": a tag per token (pooling "per-step");
+        "sentiment": one label per sequence (pooling "last", "mean", "max" or "mean+max")."""
+        from ..files.heads import POOLINGS
+
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        if task not in ("pos", "sentiment") or (task == "pos") != (pooling == "per-step"):
+            raise ValueError(f"task {task!r} with pooling {pooling!r} does not fit: a tag per token ('pos') reads "
+                             "every step ('per-step'); one label per sequence ('sentiment') pools the steps")
+        classes = [m for m in head.modules() if isinstance(m, nn.Linear)][-1].out_features
+        labels = tuple(labels) if labels else tuple(f"class {k}" for k in range(classes))
+        if len(labels) != classes:
+            raise ValueError(f"{len(labels)} label names for a head with {classes} outputs")
+        self.head, self.pooling, self.task, self.label_names = head.eval(), pooling, task, labels
+        self.loss = HEAD_LOSS
+
+    def _embed_tokens(self, tokens: Sequence[str]) -> Optional[torch.Tensor]:
+        """The embedding rows of `tokens` as read (unknown -> <unk> row; dropped without one). -> [T, F]"""
+        lowercase = self.lowercase if self.lowercase is not None else not any(t != t.lower() for t in self.vocab)
+        index: dict[str, int] = {}
+        for i, tok in enumerate(self.vocab):
+            index.setdefault(tok.lower() if lowercase else tok, i)
+        unk = index.get("<unk>")
+        rows = [index.get(t.lower() if lowercase else t, unk) for t in tokens]
+        rows = [r for r in rows if r is not None]
+        return self.embedding[torch.tensor(rows)] if rows else None
+
+    def predict(self, token_lists: Sequence[Sequence[str]]) -> Optional[list]:
+        """The head's predictions (tags per token, or one label per text); None without a head or text input."""
+        if self.head is None or not self.accepts_text:
+            return None
+        from ..files.heads import head_logits
+
+        out = []
+        for tokens in token_lists:
+            x = self._embed_tokens(tokens)
+            if x is None:
+                raise InputError("none of the tokens is in the vocabulary, so there is nothing to predict")
+            best = head_logits(self.head, self.trace(self.probe_inputs(x[None], [tokens])), self.pooling)[0]
+            ids = best.argmax(-1).tolist()
+            out.append(tuple(self.label_names[i] for i in ids) if self.task == "pos" else self.label_names[ids])
+        return out
 
     # ---------------------------------------------------------------------------------------------- loss
 
@@ -216,6 +260,8 @@ class ModuleSubject:
         `loss` (default: the subject's `loss` attribute) names one of `LOSSES`; a callable is returned as is.
         """
         loss = self.loss if loss is None else loss
+        if loss == HEAD_LOSS and self.head is not None:
+            return self._head_loss(probe)
         self._check_loss(loss)
         if callable(loss):
             return loss
@@ -238,6 +284,43 @@ class ModuleSubject:
             def fn(output, state):
                 h_n = state[0] if isinstance(state, tuple) else state  # [L*D, B, U]
                 return 0.5 * h_n[-layers_dirs:].pow(2).sum()
+        return fn
+
+
+    def _head_loss(self, probe: AnalysisInput) -> LossFn:
+        """Cross-entropy of the head on the module's output: targets are the gold labels when the probe has
+        them, else the head's own predictions on the unchanged input."""
+        head, pooling, batch_first = self.head, self.pooling, self.batch_first
+        lengths = probe.lengths.to(torch.int64)
+        labels = list(self.label_names)
+        directions = 2 if self._module.bidirectional else 1
+
+        def features(output, state):
+            out = output if batch_first else output.transpose(0, 1)  # [B, T, D*U]
+            if pooling == "per-step":
+                return out
+            if pooling == "last":
+                h_n = state[0] if isinstance(state, tuple) else state  # [L*D, B, U]
+                return h_n[-directions:].transpose(0, 1).reshape(h_n.shape[1], -1)
+            valid = (torch.arange(out.shape[1], device=out.device)[None] < lengths.to(out.device)[:, None])[..., None]
+            mean = out.sum(1) / lengths.to(out.device, out.dtype)[:, None]
+            high = out.masked_fill(~valid, float("-inf")).amax(1)
+            return {"mean": mean, "max": high, "mean+max": torch.cat([mean, high], -1)}[pooling]
+
+        def fn(output, state):
+            logits = head(features(output, state))
+            if probe.targets is not None:
+                gold = [[labels.index(t) for t in seq] if pooling == "per-step" else labels.index(seq)
+                        for seq in probe.targets]
+            else:
+                gold = None
+            if pooling == "per-step":  # [B, T, C]: valid steps only
+                mask = torch.arange(logits.shape[1], device=logits.device)[None] < lengths.to(logits.device)[:, None]
+                target = logits.detach().argmax(-1) if gold is None else torch.tensor(
+                    [g + [0] * (logits.shape[1] - len(g)) for g in gold], device=logits.device)
+                return nn.functional.cross_entropy(logits[mask], target[mask])
+            target = logits.detach().argmax(-1) if gold is None else torch.tensor(gold, device=logits.device)
+            return nn.functional.cross_entropy(logits, target)
         return fn
 
 
