@@ -285,3 +285,14 @@ def test_limits_from_the_environment():
         ServerLimits.from_env({"LSTM_VIZ_MAX_TRAINING": "many"})
     with pytest.raises(LimitError, match="max_training must be a positive integer"):
         ServerLimits.from_env({"LSTM_VIZ_MAX_TRAINING": "0"})
+
+
+def test_estimates_learn_from_finished_runs_per_lane():
+    s = make(ServerLimits(max_training=1, small_run_s=50))
+    first = s.submit("s1", tutorial_trainer(), "first", cost(40))  # planned 40 s; four tutorial steps take less
+    assert s.wait(first, WAIT).state == "finished" and s.status(first).estimate_s == 40
+    small = s.submit("s2", tutorial_trainer(), "small", cost(40))
+    big = s.submit("s3", tutorial_trainer(), "big", cost(100))
+    assert s.status(small).estimate_s < 40  # the small lane learnt that its runs end sooner than planned
+    assert s.status(big).estimate_s == 100 and s.status(big).big  # the big lane has seen no run yet
+    s.shutdown(WAIT)

@@ -72,7 +72,9 @@ class TrainingScheduler:
         self._line: list[_Entry] = []  # waiting runs, in submission order
         self._gone_since: dict[str, float] = {}  # session -> when it was first seen closed
         self._ids = itertools.count(1)
-        self._speed = 1.0  # observed / estimated training time of finished runs (geometric running mean)
+        # observed / estimated training time of finished runs per lane (geometric running mean): the cost model's
+        # error differs between tiny runs (Python overhead) and big ones (matrix work), so each lane learns its own
+        self._speed = {False: 1.0, True: 1.0}
         self._janitor_stop = threading.Event()
 
     # -- admission ---------------------------------------------------------------------------------------------
@@ -91,9 +93,9 @@ class TrainingScheduler:
         cost = cost if cost is not None else trainer_cost(trainer)
         with self._cond:
             self.check(session_id, cost)  # the Condition's lock is re-entrant
-            estimate = cost.seconds * self._speed
-            entry = _Entry(f"run-{next(self._ids)}", session_id, trainer, label or "run", cost, estimate,
-                           big=estimate > self.limits.small_run_s)
+            big = cost.seconds > self.limits.small_run_s  # by the plain estimate, so a lane never depends on load
+            entry = _Entry(f"run-{next(self._ids)}", session_id, trainer, label or "run", cost,
+                           cost.seconds * self._speed[big], big)
             self._runs[entry.run_id] = entry
             self._line.append(entry)
             self._dispatch()
@@ -220,7 +222,8 @@ class TrainingScheduler:
             entry.message = failure or snap.message
             if snap.status == "finished" and entry.cost.seconds > 0 and snap.elapsed_s > 0:
                 ratio = min(20.0, max(0.05, snap.elapsed_s / entry.cost.seconds))
-                self._speed = math.exp(0.7 * math.log(self._speed) + 0.3 * math.log(ratio))
+                old = self._speed[entry.big]
+                self._speed[entry.big] = math.exp(0.7 * math.log(old) + 0.3 * math.log(ratio))
             if entry.orphaned:
                 self._runs.pop(entry.run_id, None)
             self._dispatch()
@@ -233,6 +236,6 @@ class TrainingScheduler:
                 snap = e.trainer.snapshot()
                 left = snap.eta_s if snap.eta_s is not None else e.estimate_s - snap.elapsed_s
                 running.append((left, e.big))
-        waiting = [(e.cost.seconds * self._speed, e.big) for e in self._line]
+        waiting = [(e.cost.seconds * self._speed[e.big], e.big) for e in self._line]
         starts = plan_starts(running, waiting, self.limits.training_slots, self.limits.big_slots)
         return dict(zip(self._line, starts))
