@@ -48,12 +48,19 @@ PAGES = {
     ],
 }
 
-warm_up_torch()
-navigation = st.navigation(PAGES)
-follow_link_model()
-projector_switch()
-sidebar()
-apply_page_css()
-show_link_notes()
-missing_model_notice()
-run_page(navigation)  # no traceback reaches a user: a short message, logged on the server
+
+
+def render() -> None:
+    """Navigation, the shared sidebar and the page itself: all of it inside one guard (page_guard.run_page)."""
+    warm_up_torch()
+    navigation = st.navigation(PAGES)
+    follow_link_model()
+    projector_switch()
+    sidebar()
+    apply_page_css()
+    show_link_notes()
+    missing_model_notice()
+    navigation.run()
+
+
+run_page(render)  # no traceback reaches a user: a short message, logged on the server

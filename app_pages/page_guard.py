@@ -9,14 +9,16 @@ LOG = logging.getLogger("lstm_viz.app")
 
 
 def run_page(navigation) -> None:
-    """`navigation.run()`, with any unexpected error shown as a short message and logged server-side.
+    """`navigation.run()` (or `navigation()` for a plain function, e.g. app.py's whole render step), with any
+    unexpected error shown as a short message and logged server-side.
 
     Streamlit's own control flow (st.stop, st.rerun, st.switch_page) raises BaseExceptions, which pass through.
     """
     try:
-        navigation.run()
+        navigation.run() if hasattr(navigation, "run") else navigation()
     except Exception:  # noqa: BLE001 - the whole point: nothing unexpected may reach the browser as a traceback
         error_id = secrets.token_hex(4)
-        LOG.exception("page %s failed (error id %s)", getattr(navigation, "title", "?"), error_id)
+        LOG.exception("page %s failed (error id %s)", getattr(navigation, "title", None) or getattr(
+            navigation, "__name__", "?"), error_id)
         st.error(f"Something went wrong on this page (error id {error_id}); it was logged on the server. "
-                 "Try again with another input or file, or open another page.")
+                 "Try again with another input or file, open another page, or reload the page.")

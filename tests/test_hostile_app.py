@@ -242,3 +242,20 @@ def test_unexpected_error_is_a_short_message_and_a_log_line(caplog):
     assert len(at.error) == 1 and "Something went wrong on this page" in at.error[0].value
     assert "/srv/secret" not in at.error[0].value
     assert any("/srv/secret" in r.exc_text for r in caplog.records if r.exc_text)
+
+
+
+def _failing_render():
+    from app_pages.page_guard import run_page
+
+    def render():  # app.py's whole render step: navigation, sidebar, page
+        raise TypeError("'float' object is not subscriptable")  # e.g. a crafted widget value breaks the sidebar
+
+    run_page(render)
+
+
+def test_the_guard_also_covers_code_outside_the_page():
+    at = AppTest.from_function(_failing_render)
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "reload the page" in at.error[0].value and "float" not in at.error[0].value
