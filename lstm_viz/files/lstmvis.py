@@ -15,7 +15,6 @@ from typing import Any, Optional, Union
 
 import numpy as np
 import torch
-import yaml
 
 from ..record.results import SIGMOID_GATES, Trace
 from .npz import Tokens, _tokens_per_sequence
@@ -118,6 +117,8 @@ def export_lstmvis(trace: Trace, tokens_per_sequence: Tokens, folder: Union[str,
         "states": {"file": "states", "types": types},
     }
     text = "# LSTMVis project written by lstm-viz (LSTMVis needs .h5/.hdf5 and .dict endings)\n"
+    import yaml  # the lstmvis extra (pip install lstm-viz[lstmvis]), like h5py
+
     yml_path.write_text(text + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=120),
                         encoding="utf-8")
     return yml_path
@@ -147,6 +148,8 @@ MAX_STATES_VALUES = 200_000_000  # values read from one LSTMVis HDF5 dataset (80
 def parse_lstm_yml(text: str, where: str = "lstm.yml") -> dict:
     """An LSTMVis config (`yaml.safe_load`: plain data only); ExportError when it does not parse or is not
     a mapping."""
+    import yaml  # the lstmvis extra, like h5py
+
     try:
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as err:
