@@ -4,6 +4,7 @@ from pathlib import Path
 import streamlit as st
 
 from lstm_viz.files.budgets import APP
+from lstm_viz.files.heads import build_head
 from lstm_viz.files.inputs import MAX_INPUT_BYTES, MAX_VOCAB_BYTES, load_input_tensor, load_vocab_file
 from lstm_viz.files.model_files import MAX_MODEL_BYTES, inspect_model
 from lstm_viz.files.server_paths import ServerPathError, resolve_server_path, server_path_policy
@@ -128,10 +129,25 @@ if st.session_state.get("inspect_confirmed_for") != (identity, prefix, spec):  #
 confirmed = st.checkbox("This matches my model", key="inspect_confirm",
                         help="Sizes, layers and directions are read off the weight shapes; check them")
 use_checkpoint = found.is_checkpoint and prefix == "rnn."  # the word-level layer of an lstm-viz model
+head_choice = None  # (guess, pooling, task, labels) when the user keeps the head found after the layer
 if use_checkpoint:
     st.info("This is an lstm-viz checkpoint: it opens with its own vocabulary, head and predictions.")
-elif current.heads:  # what the weights after the layer say (lstm_viz/files/heads.py); shown, not yet used
-    st.caption(f"Head after this layer, read off the weights: {current.heads[0].describe()}")
+elif current.heads:  # what the weights after the layer say (lstm_viz/files/heads.py); the user confirms it
+    guess = current.heads[0]
+    st.caption(f"Head after this layer, read off the weights: {guess.describe()}")
+    if st.checkbox("Use this head: predictions on every page, its own loss on Gradients", value=True,
+                   key="inspect_head_on"):
+        h1, h2, h3 = st.columns(3)
+        tasks = {"pos": "a tag per token", "sentiment": "one label per text"}
+        task = h1.radio("The head predicts", list(tasks), format_func=tasks.get, key="inspect_head_task",
+                        index=1 if guess.task == "classification" else 0)
+        poolings = ["per-step"] if task == "pos" else [
+            p for p in (*guess.pooling_candidates, "last", "mean", "max") if p != "per-step"]
+        pooling = h2.selectbox("Reading the layer's output", list(dict.fromkeys(poolings)), key="inspect_head_pool",
+                               help="last: the final state of each direction; mean/max: over the valid steps")
+        names = h3.text_input(f"Label names ({guess.out_features}, comma-separated)", "", key="inspect_head_labels",
+                              placeholder=", ".join(f"class {k}" for k in range(min(guess.out_features, 3))))
+        head_choice = (guess, pooling, task, [n.strip() for n in names.split(",") if n.strip()] or None)
 else:
     st.caption("No head found after this layer: the Gradients page uses a stand-in loss (chosen below).")
 
@@ -196,7 +212,7 @@ if not use_checkpoint:
     steps = int(c1.number_input("Steps", 1, MAX_TOKENS, DEFAULT_RANDOM_STEPS, key="inspect_steps"))
     batch = int(c2.number_input("Sequences", 1, MAX_BATCH, 1, key="inspect_batch"))
     seed = int(c3.number_input("Seed", 0, 2**31 - 1, 0, key="inspect_seed"))
-    loss = st.selectbox("Loss for the Gradients page (the layer has no head)", list(LOSSES),
+    loss = st.selectbox("Loss for the Gradients page when no head is used", list(LOSSES),
                         index=list(LOSSES).index(DEFAULT_LOSS), key="inspect_loss", help="; ".join(
                             f"{k}: {v}" for k, v in LOSSES.items()))
     st.caption(f"{loss}: {LOSSES[loss]}.")
@@ -222,6 +238,9 @@ if st.button("Use this model", type="primary", disabled=not confirmed, key="insp
                 random_steps=steps, random_batch=batch, random_seed=seed, loss=loss) if not use_checkpoint else {}))
             if tensor is not None:
                 subject.add_inputs(tensor[0], tensor[1], time_first=tensor[2])
+            if head_choice is not None and not use_checkpoint:
+                guess, pooling, task, labels = head_choice
+                subject.set_head(build_head(guess, current.state_dict), pooling, task, labels)
     except BAD_INPUT as err:
         st.error(f"Cannot use this model: {err}")
         st.stop()
