@@ -152,33 +152,34 @@ def bench_ratio(name: str, model_config: ModelConfig, train_config: TrainConfig,
     return res
 
 
+def _one_epoch_sample(corpus, steps: int, batch_size: int):
+    """A seeded random `steps x batch_size` of the training examples: the Trainer's length-bucketed batches of
+    them are one epoch over the whole length distribution (the first batches of a bigger corpus would be
+    its shortest texts)."""
+    order = list(range(len(corpus.train)))
+    random.Random(0).shuffle(order)
+    return replace(corpus, train=tuple(corpus.train[i] for i in order[: steps * batch_size]))
+
+
 def ratio_workloads(smoke: bool):
     """(a) the tutorial tagger, (b) SST-2 sentences, (c) IMDB reviews, (d) UD English-EWT; each with the model
     preset and training settings `python -m lstm_viz train` uses for it by default. Real corpora are skipped
     (with a line saying so) when ../shared/data is absent."""
     default = TRAIN_PRESETS["default"]
-    limit = 300 if smoke else 3000
     rows = [("(a) tutorial tagger, batch 1", preset("tutorial"), TRAIN_PRESETS["tutorial"], tutorial_corpus(),
              60 if smoke else 300)]
-    corpora = {"sst2": DATA / "sentiment" / "sst2", "imdb": DATA / "sentiment" / "imdb-sample" / "aclImdb",
-               "ewt": DATA / "ud" / "UD_English-EWT"}
-    for key, path in corpora.items():
+    corpora = {"sst2": ("(b) SST-2 sentences, sentiment-bilstm", DATA / "sentiment" / "sst2", "sentiment-bilstm",
+                        6 if smoke else 40),
+               "imdb": ("(c) IMDB reviews, sentiment-bilstm", DATA / "sentiment" / "imdb-sample" / "aclImdb",
+                        "sentiment-bilstm", 2 if smoke else 6),
+               "ewt": ("(d) UD EWT, pos-bilstm-char", DATA / "ud" / "UD_English-EWT", "pos-bilstm-char",
+                       6 if smoke else 40)}
+    for key, (name, path, model_name, steps) in corpora.items():
         if not path.is_dir():
             log(f"skipping the {key} ratio: {path} is absent")
             continue
-        if key == "sst2":
-            rows.append(("(b) SST-2 sentences, sentiment-bilstm", preset("sentiment-bilstm"), default,
-                         load_corpus(path, limit=limit), 6 if smoke else 40))
-        elif key == "imdb":
-            corpus = load_corpus(path)  # reviews in a fixed random order: batches of typical lengths
-            order = list(range(len(corpus.train)))
-            random.Random(0).shuffle(order)
-            corpus = replace(corpus, train=tuple(corpus.train[i] for i in order[: 100 if smoke else 600]))
-            rows.append(("(c) IMDB reviews, sentiment-bilstm", preset("sentiment-bilstm"), default, corpus,
-                         2 if smoke else 6))
-        else:
-            rows.append(("(d) UD EWT, pos-bilstm-char", preset("pos-bilstm-char"), default,
-                         load_corpus(path, limit=limit), 6 if smoke else 40))
+        corpus = load_corpus(path, limit=3000) if key != "imdb" else load_corpus(path)
+        rows.append((name, preset(model_name), default, _one_epoch_sample(corpus, steps, default.batch_size), steps))
     return rows
 
 
