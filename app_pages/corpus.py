@@ -73,7 +73,8 @@ if recorded is None:
     st.stop()
 acts = recorded.activations
 st.caption(f"{corpus.name}: {recorded.sequences:,} sequences, {acts.values.shape[0]:,} token steps, "
-           f"{acts.units} units; {recorded.unknown:,} tokens read as <unk>" + (f"; {recorded.note}" if recorded.note else "."))
+           f"{acts.units} units; {recorded.unknown:,} tokens read as <unk>"
+           + (f"; {recorded.note}" if recorded.note else "."))
 
 style = figure_style()
 match_tab, drivers_tab = st.tabs(["Select and match", "Token drivers"])
@@ -83,7 +84,7 @@ with match_tab:
     threshold = c2.slider("On above", -1.0, 1.0, 0.5, step=0.05, key="corpus_threshold")
     if mode == "a span of tokens":
         first_rows = {}
-        for row, (s, p) in enumerate(zip(acts.sequence[:20000], acts.position[:20000])):
+        for row, s in enumerate(acts.sequence[:20000]):
             first_rows.setdefault(int(s), row)
         shown = list(first_rows)[:200]
         seq = c1.selectbox("Sequence", shown, key="corpus_seq", format_func=lambda s: " ".join(
@@ -91,7 +92,8 @@ with match_tab:
         length = int((acts.sequence == seq).sum())
         toks = acts.tokens(first_rows[seq], first_rows[seq] + length)
         span = st.select_slider("Span", options=list(range(length)), value=(0, 0),
-                                format_func=lambda t: f"{t}: {toks[t]}", key="corpus_span") if length > 1 else (0, 0)
+                                format_func=lambda t: f"{t}: {toks[t]}", key="corpus_span") \
+            if length > 1 else (0, 0)
         start = first_rows[seq] + int(span[0])
         units, matches = guarded(match_selection, acts, start, first_rows[seq] + int(span[1]) + 1, threshold,
                                  top=50) or ([], [])

@@ -79,8 +79,8 @@ def main() -> None:
     for label, chosen, fraction in [("match 2 units", [8, 16], 1.0),
                                     (f"match the selection ({units.size} units)", units.tolist(), 1.0),
                                     (f"match all {args.units} units, >= 10% on", everything, 0.1)]:
-        t, found = median_time(lambda: find_matches(corpus, chosen, 0.8, length=1, min_fraction=fraction,
-                                                    top=len(planted) + 10), args.repeats)
+        t, found = median_time(lambda chosen=chosen, fraction=fraction: find_matches(
+            corpus, chosen, 0.8, length=1, min_fraction=fraction, top=len(planted) + 10), args.repeats)
         got = {m.start for m in found if m.tokens == (f"w{PLANTED_TOKEN}",)}
         rows.append((label, t, f"{len(found):,} matches, planted found {len(got & planted)}/{len(planted)}"))
     t, on = median_time(lambda: corpus.values > 0.8, args.repeats)

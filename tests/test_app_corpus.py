@@ -9,7 +9,7 @@ from lstm_viz.training import TrainConfig, Trainer
 from lstm_viz.training.models import ModelConfig
 from app_pages._common import Run
 
-from .apptest_util import assert_clean, open_page
+from .apptest_util import assert_clean
 from .test_app_analysis_pages import cold_start, open_with
 
 pytestmark = pytest.mark.timeout(240)

@@ -47,12 +47,12 @@ def reference_intervened(module, x, lengths, clamps, silences):
                 for t in (range(n - 1, -1, -1) if d else range(n)):
                     gi = w_ih @ layer_in[b][t] + (b_ih if b_ih is not None else 0)
                     gh = w_hh @ h + (b_hh if b_hh is not None else 0)
-                    at = lambda g: (layer, d, g, b, t)  # noqa: E731
+                    at = {g: (layer, d, g, b, t) for g in "ifgorzn"}  # clamp keys of this step
                     if kind == "lstm":
-                        i = clamp(torch.sigmoid(gi[:H] + gh[:H]), at("i"))
-                        f = clamp(torch.sigmoid(gi[H:2 * H] + gh[H:2 * H]), at("f"))
-                        g = clamp(torch.tanh(gi[2 * H:3 * H] + gh[2 * H:3 * H]), at("g"))
-                        o = clamp(torch.sigmoid(gi[3 * H:] + gh[3 * H:]), at("o"))
+                        i = clamp(torch.sigmoid(gi[:H] + gh[:H]), at["i"])
+                        f = clamp(torch.sigmoid(gi[H:2 * H] + gh[H:2 * H]), at["f"])
+                        g = clamp(torch.tanh(gi[2 * H:3 * H] + gh[2 * H:3 * H]), at["g"])
+                        o = clamp(torch.sigmoid(gi[3 * H:] + gh[3 * H:]), at["o"])
                         c = f * c + i * g
                         h = o * torch.tanh(c)
                         if w_hr is not None:
@@ -60,9 +60,9 @@ def reference_intervened(module, x, lengths, clamps, silences):
                     elif kind == "rnn":
                         h = torch.tanh(gi + gh)  # the tests build tanh RNNs
                     else:
-                        r = clamp(torch.sigmoid(gi[:H] + gh[:H]), at("r"))
-                        z = clamp(torch.sigmoid(gi[H:2 * H] + gh[H:2 * H]), at("z"))
-                        nn_ = clamp(torch.tanh(gi[2 * H:] + r * gh[2 * H:]), at("n"))
+                        r = clamp(torch.sigmoid(gi[:H] + gh[:H]), at["r"])
+                        z = clamp(torch.sigmoid(gi[H:2 * H] + gh[H:2 * H]), at["z"])
+                        nn_ = clamp(torch.tanh(gi[2 * H:] + r * gh[2 * H:]), at["n"])
                         h = (1 - z) * nn_ + z * h
                     off = silences.get((layer, d, b, t))
                     if off is not None:
@@ -96,8 +96,9 @@ def to_reference(items, module, batch, steps, lengths):
         for b in range(batch):
             for t in range(start, min(stop, lengths[b])):
                 s = t - start
-                v = {0: lambda: value.expand(len(units)), 1: lambda: value[s].expand(len(units)),
-                     2: lambda: value[s], 3: lambda: value[b, s]}[value.dim()]()
+                dim = value.dim()
+                v = (value.expand(len(units)) if dim == 0 else value[s].expand(len(units)) if dim == 1
+                     else value[s] if dim == 2 else value[b, s])
                 key = (item.layer, item.direction, item.gate, b, t)
                 want = clamps.setdefault(key, torch.full((H,), float("nan"), dtype=torch.float64))
                 want[units] = v

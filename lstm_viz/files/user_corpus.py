@@ -90,7 +90,8 @@ def _read_table(path: Path, name: str, encoding: str, limit: int, text_column: O
                 label_column: Optional[str]) -> UserCorpus:
     text = read_text(path, encoding)
     tsv = path.suffix.lower() == ".tsv"
-    reader = csv.reader(io.StringIO(text, newline=""), **({"delimiter": "\t", "quoting": csv.QUOTE_NONE} if tsv else {}))
+    dialect = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if tsv else {}
+    reader = csv.reader(io.StringIO(text, newline=""), **dialect)
     sequences, labels, where = [], [], []
     try:
         header = next(reader, None)

@@ -135,7 +135,8 @@ def _plan(p: Prepared, interventions) -> _Plan:
         start, stop = _check_steps(item.steps, steps)
         if isinstance(item, Silence):
             units = _check_units(item.units, p.out_size, f"h_t of {where}")
-            mask = plan.silence_mask.setdefault((layer, direction), torch.zeros(steps, batch, p.out_size, dtype=torch.bool))
+            mask = plan.silence_mask.setdefault((layer, direction),
+                                                torch.zeros(steps, batch, p.out_size, dtype=torch.bool))
             mask[start:stop, :, units] = True
             continue
         if item.gate not in gates:
