@@ -4,6 +4,7 @@ that pages import everything shared from one place: `from app_pages._common impo
 Streamlit code lives here and in the pages, never in lstm_viz."""
 from __future__ import annotations
 
+import gc
 import threading
 from typing import Callable
 
@@ -29,6 +30,7 @@ def warm_up_torch() -> threading.Thread:
     so the first click on a training button starts at once."""
     thread = threading.Thread(target=warm_up, name="lstm-viz-warm-up", daemon=True)
     thread.start()
+    gc.freeze()  # the imported libraries stay for good: later collections need not scan their ~250k objects
     return thread
 
 

@@ -7,8 +7,8 @@ from typing import Callable
 import streamlit as st
 import torch
 
-from app_pages._session import (active_run, active_subject, activate_from_callback, model_choices, state,
-                                showing_builtin_only, train_tutorial_tagger)
+from app_pages._session import (active_run, active_subject, model_choices, showing_builtin_only, state,
+                                train_tutorial_tagger)
 
 
 def _picker_changed() -> None:
@@ -36,11 +36,11 @@ def model_picker(where=st.sidebar) -> None:
     if run is not None:
         with where:
             polling = run.is_running
-            st.fragment(_run_status, run_every=1.0 if polling else None)(run.name, polling)
+            st.fragment(_run_status, run_every=2.0 if polling else None)(run.name, polling)
 
 
 def _run_status(name: str, polling: bool) -> None:
-    """The picked run's status and step, redrawn every second while it trains (the page itself is not)."""
+    """The picked run's status and step, redrawn every 2 s while it trains (the page itself is not)."""
     run = state().runs.get(name)
     if run is None:
         return
@@ -107,6 +107,13 @@ def sidebar() -> None:
         model_picker(st.sidebar)
         st.caption(f"torch {torch.__version__.split('+')[0]} · "
                    f"{'CUDA available' if torch.cuda.is_available() else 'CPU'}")
+        if any(run.is_running for run in state().runs.values()):
+            # The live views redraw every second; Streamlit's header would flicker "Running... Stop" with each
+            # redraw, and its Stop stops a redraw, not the training: the page's own Stop button does that.
+            st.html(f"<style>{HIDE_HEADER_STATUS}</style>")
+
+
+HIDE_HEADER_STATUS = '[data-testid="stStatusWidget"] { visibility: hidden; }'
 
 
 DEFAULT_TEXT = {
@@ -127,17 +134,24 @@ def choose_input(subject, key: str):
     if not modes:
         st.warning("This model has no vocabulary and no prepared inputs: add inputs on **Inspect a model**.")
         return None
-    mode = st.radio("Input", modes, horizontal=True, key=f"{key}_mode") if len(modes) > 1 else modes[0]
+    from app_pages._view import remember_input, shared_preset, shared_text  # one current input per session
+
+    picked = shared_preset(list(presets))
+    mode = st.radio("Input", modes, horizontal=True, key=f"{key}_mode", index=modes.index("Pick an input")
+                    if picked and "Pick an input" in modes else 0) if len(modes) > 1 else modes[0]
     if mode == "Type a sentence":
-        text = st.text_input("Sentence", DEFAULT_TEXT.get(subject.task, DEFAULT_TEXT["pos"]), key=f"{key}_text",
-                             max_chars=50_000)
+        text = st.text_input("Sentence", shared_text(DEFAULT_TEXT.get(subject.task, DEFAULT_TEXT["pos"])),
+                             key=f"{key}_text", max_chars=50_000)
+        remember_input(text=text)
         try:
             probe = subject.input_from_text(text)
         except InputError as err:
             st.error(str(err))
             return None
     else:
-        title = st.selectbox("Input", list(presets), key=f"{key}_preset")
+        title = st.selectbox("Input", list(presets), key=f"{key}_preset",
+                             index=list(presets).index(picked) if picked else 0)
+        remember_input(preset=title)
         probe = presets[title]
     if probe.note:
         st.info(probe.note)
@@ -151,8 +165,8 @@ def layer_direction(num_layers: int, num_directions: int, key: str, where=st) ->
     """Layer and direction pickers, shown only for what the model has (one layer, one direction: none)."""
     cols = where.columns(2)
     layer = cols[0].selectbox("Layer", list(range(num_layers)), key=f"{key}_layer",
-                              format_func=lambda l: f"layer {l}" + (" (bottom)" if l == 0 else " (top)"
-                                                                    if l == num_layers - 1 else "")) \
+                              format_func=lambda n: f"layer {n}" + (" (bottom)" if n == 0 else " (top)"
+                                                                    if n == num_layers - 1 else "")) \
         if num_layers > 1 else 0
     direction = cols[1].radio("Direction", [0, 1], key=f"{key}_direction", horizontal=True,
                               format_func=lambda d: ("forward (left to right)", "backward (right to left)")[d]) \

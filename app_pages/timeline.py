@@ -5,8 +5,10 @@ import streamlit as st
 from lstm_viz import figures
 from lstm_viz.analysis import saturation, truth_table
 from lstm_viz.figures import TRUTH_COLOURS
+from app_pages._live import measured, redraw_every
+from app_pages._view import figure_style
 from lstm_viz.training.history import prediction_rows, probe_to_trace, truth_share_history
-from app_pages._common import (FONT_SIZE, activate_from_callback, active_run, layer_direction, state,
+from app_pages._common import (activate_from_callback, active_run, layer_direction, state,
                            train_tutorial_tagger)
 
 st.title("Timeline")
@@ -71,6 +73,13 @@ def view(name: str, polling: bool) -> None:
     run = state().runs.get(name)
     if run is None:
         return
+    with measured("timeline"):
+        replay(run)
+    if polling and not run.is_running:
+        st.rerun()
+
+
+def replay(run) -> None:
     snap = run.snapshot()
     probes = snap.probes
     if not probes:
@@ -88,8 +97,6 @@ def view(name: str, polling: bool) -> None:
         step = pick_step(run.name, steps)
         probe = probes[steps.index(step)]
         show_probe(run, probe, probes)
-    if polling and not run.is_running:
-        st.rerun()
 
 
 def show_probe(run, probe, probes) -> None:
@@ -102,7 +109,7 @@ def show_probe(run, probe, probes) -> None:
     predictions_line(probe, index)
     tokens = list(probe.tokens[index])
     one = probe_to_trace(probe, index, nonlinearity=run.model_config.nonlinearity)
-    st.plotly_chart(figures.gate_heatmaps(one, layer=layer, direction=direction, tokens=tokens, font_size=FONT_SIZE),
+    st.plotly_chart(figures.gate_heatmaps(one, layer=layer, direction=direction, tokens=tokens, style=figure_style()),
                     width="stretch", key="tl_gates")
     if probe.kind == "rnn":
         st.info("A plain RNN has no gates, so there is no truth table or gate saturation to show.")
@@ -112,10 +119,10 @@ def show_probe(run, probe, probes) -> None:
     with left:
         table = truth_table(every)
         st.plotly_chart(figures.truth_table_shares(table, layer=layer, direction=direction, batch_index=index,
-                                                   tokens=tokens, font_size=FONT_SIZE), width="stretch",
+                                                   tokens=tokens, style=figure_style()), width="stretch",
                         key="tl_shares")
     with right:
-        fig = figures.saturation_scatter(saturation(every), layer=layer, direction=direction, font_size=FONT_SIZE)
+        fig = figures.saturation_scatter(saturation(every), layer=layer, direction=direction, style=figure_style())
         st.plotly_chart(fig, width="stretch", key="tl_saturation")
     st.markdown("#### Truth-table shares over training")
     history = truth_share_history(probes, layer, direction)
@@ -127,4 +134,4 @@ def show_probe(run, probe, probes) -> None:
 
 
 polling = run.is_running
-st.fragment(view, run_every=1.0 if polling else None)(run.name, polling)
+st.fragment(view, run_every=redraw_every("timeline") if polling else None)(run.name, polling)

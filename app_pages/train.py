@@ -2,6 +2,7 @@
 save and reload this session's runs."""
 import os
 import re
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
@@ -27,23 +28,28 @@ from lstm_viz.training.summary import (
 )
 from lstm_viz.data.splits import hold_out_dev
 from lstm_viz.training import TRAIN_PRESETS, Trainer
+from lstm_viz.training.presets import estimate_epoch_seconds
 from lstm_viz.files.uploads import DATASET_SUFFIXES, save_upload
 from lstm_viz.files.budgets import APP
 from lstm_viz.files.server_paths import resolve_server_path, server_path_policy
 from lstm_viz.training.run import TRAINED_HERE
-from app_pages._common import FONT_SIZE, Run, activate_from_callback, active_run, add_loaded_run, add_run, state
+from app_pages._common import Run, activate_from_callback, active_run, add_loaded_run, add_run, state
+from app_pages._live import measured, redraw_every
+from app_pages._view import figure_style
 
 ROOT = Path(__file__).resolve().parents[1]
 UPLOAD_DIR = ROOT / "runs" / "uploads"  # uploads live here under random names, only while being parsed
 MAX_DATASET_MB = 50
 MAX_CHECKPOINT_MB = 200
 DEV_FRACTION = 0.1  # held out of train when a corpus has no dev split, so dev accuracy means something
-LR_CHOICES = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0, 1000.0, 1e4)
+LR_CHOICES = (1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0, 1000.0, 1e4)
 PAGE_PRESETS = {  # model preset, train preset, dataset, epochs
     "tutorial": ("tutorial", "tutorial", "tutorial", 300),
     "sentiment-bilstm": ("sentiment-bilstm", "default", "generated-sentiment", 5),
     "pos-bilstm-char": ("pos-bilstm-char", "default", "generated-pos", 5),
     "pos-bilstm": ("pos-bilstm", "default", "generated-pos", 5),
+    "pos-lecture": ("pos-lecture", "lecture", "generated-pos", 5),  # learns within seconds on a laptop CPU
+    "sentiment-lecture": ("sentiment-lecture", "lecture", "generated-sentiment", 5),
 }
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else []) + (
     ["mps"] if torch.backends.mps.is_available() else [])
@@ -117,8 +123,9 @@ def get_corpus(v: dict):
         if not text:
             raise DataError("type the path of a dataset file or folder first (e.g. a UD treebank folder, "
                             "a .conllu file, an rt-polarity folder or a .csv file)")
+        # H3: server paths only where allowed, bounded
         path = resolve_server_path(text, server_path_policy(st.get_option("server.address")), "any",
-                                   max_bytes=APP.corpus_bytes, must_exist=False)  # H3: server paths only where allowed, bounded
+                                   max_bytes=APP.corpus_bytes, must_exist=False)
         options = (("limit", int(v["tr_limit"])),) if v["tr_limit"] else ()
         return cached_corpus(str(path), task, options, _stamp(path)), text, None, options
     upload = v.get("tr_upload")
@@ -161,10 +168,10 @@ def configs(v: dict, n_train: int):
 
 
 def threads(choice, model: ModelConfig) -> Optional[int]:
-    """CPU threads for the run. "auto" is 1: measured here, a pos-bilstm-char step took 8x longer with torch's
-    2 threads than with 1 on a busy 2-core machine (idle OpenMP threads spin), and an app may train for
-    several sessions at once. Pick more threads for a big model on an idle many-core machine."""
-    return 1 if choice == "auto" else int(choice)
+    """CPU threads for the run. "auto" (None): the run times its own steps with 1 thread and with torch's
+    default and keeps the faster, re-checking as the machine's load changes (training.threads.ThreadChooser):
+    on a busy 2-core machine idle OpenMP threads spin and made a step 8x slower with 2 threads than with 1."""
+    return None if choice == "auto" else int(choice)
 
 
 def start_run(v: dict) -> Optional[str]:
@@ -216,14 +223,50 @@ def settings_summary(v: dict) -> str:
             f"batch {v['tr_batch']}")
 
 
+@st.cache_data(max_entries=64, show_spinner="Timing a few training steps of this model here...")
+def _epoch_seconds(model_config: ModelConfig, train_config, lengths: tuple, vocab_size: int, num_labels: int,
+                   char_vocab_size: int) -> float:
+    return estimate_epoch_seconds(model_config, train_config, lengths, vocab_size=vocab_size,
+                                  num_labels=num_labels, char_vocab_size=char_vocab_size)
+
+
+def epoch_estimate(v: dict) -> Optional[str]:
+    """"About 3 min 10 s per epoch here (...)": timed on this machine before Start, from the data's size.
+    None when the settings do not make a run yet (the Start button says why)."""
+    try:
+        corpus = get_corpus(v)[0]
+        model_config, train_config = configs(v, len(corpus.train))
+    except (ValueError, TypeError, OSError):
+        return None
+    lengths = tuple(len(ex.tokens) for ex in corpus.train if ex.tokens)
+    if not lengths:
+        return None
+    words = Counter(t.lower() if model_config.lowercase else t for ex in corpus.train for t in ex.tokens)
+    vocab = sum(1 for n in words.values() if n >= model_config.min_freq) + 2  # + <pad>, <unk>
+    labels = len({t for ex in corpus.train for t in ex.tags}) if model_config.task == "pos" else len(corpus.labels)
+    chars = len({c for w in words for c in w}) + 2 if model_config.char_features else 0
+    seconds = _epoch_seconds(model_config, replace(train_config, device="cpu"), lengths, vocab, max(labels, 2),
+                             chars)
+    tokens = sum(lengths)
+    return (f"About **{format_seconds(seconds)} per epoch** here ({tokens:,} training tokens at the "
+            f"{tokens / max(seconds, 1e-9):,.0f} tokens/s measured just now for this model on this machine's CPU), "
+            f"so {format_seconds(seconds * train_config.epochs)} for {train_config.epochs} epochs.")
+
+
 def shown_run():
     s = state()
     run = active_run()
     return run if run is not None else (list(s.runs.values())[-1] if s.runs else None)
 
 
-def live_panel(name: str, polling: bool) -> None:
-    """Progress, metrics and curves of one run; refreshed every half second while it trains."""
+# Progress, metrics and Stop are redrawn every 2 s while training (a click on Stop redraws at once): each redraw is
+# a Streamlit script run, ~20-100 ms of the GIL that the training thread then waits for.
+STATUS_EVERY_S = 2.0
+
+
+def live_status(name: str, polling: bool) -> None:
+    """Progress, status, Stop and the latest metrics of one run (a fragment: every STATUS_EVERY_S while it
+    trains)."""
     run = state().runs.get(name)
     if run is None:
         return
@@ -231,12 +274,15 @@ def live_panel(name: str, polling: bool) -> None:
     cfg = run.train_config
     st.subheader(f"Run: {run.name}")
     st.progress(float(snap.progress), text=progress_text(snap, cfg.epochs if cfg else None))
+    stopping = snap.status == "running" and run.stop_requested
     note = {"running": st.info, "finished": st.success, "stopped": st.warning, "failed": st.error,
             "idle": st.info}[snap.status]
-    note(f"**{snap.status}**: {snap.message}")
+    note(f"**stopping after this step** (Stop pressed at step {snap.step:,})" if stopping
+         else f"**{snap.status}**: {snap.message}")
     if snap.status == "running":
-        st.button("Stop", key="tr_stop", on_click=run.stop, type="primary",
-                  help="Stops after the current step and keeps the model")
+        st.button("Stopping after this step..." if stopping else "Stop", key="tr_stop", on_click=run.stop,
+                  type="primary", disabled=stopping, icon=":material/stop_circle:",
+                  help="Stops after the current optimizer step and keeps the model")
     m = snap.metrics
     cols = st.columns(5)
     pct = lambda k: f"{m[k]:.1%}" if k in m else "-"  # noqa: E731
@@ -245,13 +291,35 @@ def live_panel(name: str, polling: bool) -> None:
     cols[2].metric("Dev accuracy", pct("dev_accuracy"))
     cols[3].metric("Tokens / s", f"{m['tokens_per_s']:,.0f}" if "tokens_per_s" in m else "-")
     cols[4].metric("Elapsed", format_seconds(snap.elapsed_s))
+    if polling and not run.is_running:
+        st.rerun()  # the run ended: redraw the whole page (save button, start button, no more polling)
+
+
+def live_charts(name: str) -> None:
+    """Training curves, per-gate gradient norms and the runs table; redrawn at `redraw_every("train")` while
+    the run trains. Figures are rebuilt only when the run has new events."""
+    run = state().runs.get(name)
+    if run is None:
+        return
+    with measured("train"):
+        charts(run)
+
+
+def charts(run) -> None:
+    snap = run.snapshot()
     if snap.events:
-        st.plotly_chart(figures.training_curves(curve_events(snap), font_size=FONT_SIZE), width="stretch",
-                        key="tr_curves")
-        norms = grad_norm_events(snap)
-        if norms:
-            st.plotly_chart(figures.gate_grad_norm_curves(norms, font_size=FONT_SIZE), width="stretch",
-                            key="tr_norms")
+        made = st.session_state.get("tr_figures")
+        key = (run.name, run.created, len(snap.events), snap.events[-1].step, len(snap.evals), figure_style())
+        if made is None or made[0] != key:
+            norms = grad_norm_events(snap)
+            made = st.session_state["tr_figures"] = (key, figures.training_curves(curve_events(snap), style=key[-1]),
+                                                     figures.gate_grad_norm_curves(norms, style=key[-1])
+                                                     if len(norms) >= 2 else None)  # one point draws no line
+        st.plotly_chart(made[1], width="stretch", key="tr_curves")
+        if made[2] is not None:
+            st.plotly_chart(made[2], width="stretch", key="tr_norms")
+        elif snap.status == "running":
+            st.caption("Per-gate gradient norms appear after the first logged ones.")
     elif snap.status == "running":
         st.caption("Waiting for the first steps...")
     else:
@@ -259,8 +327,6 @@ def live_panel(name: str, polling: bool) -> None:
                    else f"No training curves: this run was {run.origin} (a checkpoint keeps the weights, not "
                    "the curves).")
     comparison_table()
-    if polling and not run.is_running:
-        st.rerun()  # the run ended: redraw the whole page (save button, start button, no more polling)
 
 
 def comparison_table() -> None:
@@ -268,11 +334,14 @@ def comparison_table() -> None:
     if not runs:
         return
     st.subheader("Runs of this session")
-    rows = [run_row(r.name, r.dataset, r.model_config, r.snapshot()) for r in runs.values()]
-    st.dataframe(rows, hide_index=True, width="stretch", column_config={
-        "loss": st.column_config.NumberColumn(format="%.4f"),
-        "dev accuracy": st.column_config.NumberColumn(format="percent"),
-        "tokens/s": st.column_config.NumberColumn(format="%.0f")})
+    st.dataframe([table_row(run_row(r.name, r.dataset, r.model_config, r.snapshot())) for r in runs.values()],
+                 hide_index=True, width="stretch")
+
+
+def table_row(row: dict) -> dict:
+    """A run_row as text: "-" where a value is not known (yet), never "None"."""
+    shown = {"loss": "{:.4f}", "dev accuracy": "{:.1%}", "tokens/s": "{:,.0f}"}
+    return {k: (("-" if v is None else shown[k].format(v)) if k in shown else v) for k, v in row.items()}
 
 
 def slug(name: str) -> str:
@@ -391,13 +460,17 @@ with st.expander("Settings of the next run", expanded=not state().runs):
     c[5].selectbox("Device", DEVICES, key="tr_device", **keep,
                    help="CUDA / MPS appear when this machine has them")
     c[5].selectbox("CPU threads", THREAD_CHOICES, key="tr_threads", **keep,
-                   help="auto: one thread per run, fastest for these model sizes on a shared CPU")
+                   help="auto: the run times its own steps and keeps the fastest thread count")
 
 
 c1, c2 = st.columns([1, 4], vertical_alignment="center")
 c1.button("Start training", type="primary", key="tr_start", disabled=bool(running), on_click=on_start)
 c2.markdown(f"**{running[0].name}** is training: stop it below before starting another run." if running
             else settings_summary(form_values()))
+if not running:
+    estimate = epoch_estimate(form_values())
+    if estimate:
+        st.caption(estimate)
 error = st.session_state.pop("tr_start_error", None)
 if error:
     st.error(f"Cannot start: {error}")
@@ -408,7 +481,8 @@ if run is None:
             "a second. Or load a checkpoint below.")
 else:
     polling = run.is_running
-    st.fragment(live_panel, run_every=0.5 if polling else None)(run.name, polling)
+    st.fragment(live_status, run_every=STATUS_EVERY_S if polling else None)(run.name, polling)
+    st.fragment(live_charts, run_every=redraw_every("train", fastest_s=3.0) if polling else None)(run.name)
     if len(state().runs) > 1:
         st.caption("The sidebar's **Model** box picks which run this page (and every analysis page) shows.")
 

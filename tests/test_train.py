@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from dataclasses import replace
@@ -130,6 +131,8 @@ def test_stop_from_another_thread_keeps_whole_weights():
     assert not thread.is_alive()
     snap = trainer.snapshot()
     assert snap.status == "stopped" and "stopped at step" in snap.message
+    pressed = int(re.search(r"Stop pressed at step (\d+)", snap.message).group(1))
+    assert pressed <= snap.step <= pressed + 1  # it stops within one optimizer step of the request
     assert snap.step == after_step["step"] and 5 <= snap.step < snap.total_steps
     _assert_same_state(_states(trainer.model), after_step["state"])
     assert snap.eta_s is None and 0 < snap.progress < 1

@@ -49,6 +49,8 @@ class BackgroundRun:
 
     def stop(self) -> None:
         """Ask the run to stop after the current step (or evaluation batch); the weights stay whole."""
+        if not self._stop.is_set() and self.state.stop_step is None:
+            self.state.stop_step = self.state.step  # the step count when Stop was pressed (for the message)
         self._stop.set()
 
     @property

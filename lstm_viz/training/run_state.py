@@ -55,6 +55,7 @@ class RunState:
         self.step = 0  # an int store is atomic: the training thread may set it without the lock
         self.epoch = 0
         self.message = "ready"
+        self.stop_step: Optional[int] = None  # steps done when stop() was called (None: never)
         self.log_every = cfg.log_every  # doubles whenever max_events is reached
         self.events: list[StepEvent] = []
         self.evals: list[EvalEvent] = []

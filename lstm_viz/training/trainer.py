@@ -68,8 +68,8 @@ class Trainer(BackgroundRun):
     def _train(self) -> None:
         cfg = self.train_config
         self.model.train()
+        self._record_probe(0)  # always recorded, so it does not count against the monitoring budget
         self.budget.start()
-        self._record_probe(0)
         self._window, self._tokens_seen, ended = StepWindow(time.perf_counter()), 0, None
         for epoch in range(1, cfg.epochs + 1):
             self.state.set(epoch=epoch)
@@ -177,7 +177,7 @@ class Trainer(BackgroundRun):
             kept = self.dev.restore_best(self.model, step)
         if cfg.probe_every and (not self.state.probes or self.state.probes[-1].step != step):
             self._record_probe(epoch)
-        status, message = _end_status(ended, step, cfg)
+        status, message = _end_status(ended, step, cfg, self.state.stop_step)
         self.state.set(status=status, message=message + (
             f"; kept the weights of step {kept} (best dev accuracy)" if kept is not None else ""))
 
@@ -186,10 +186,10 @@ class Trainer(BackgroundRun):
         return " (restored the last good weights)" if restored else ""
 
 
-def _end_status(ended: Optional[str], step: int, cfg: TrainConfig) -> tuple[str, str]:
+def _end_status(ended: Optional[str], step: int, cfg: TrainConfig, stop_step: Optional[int]) -> tuple[str, str]:
     """(status, message) of a run that ended for `ended` ("stopped", "max_steps", "budget" or None: all epochs)."""
     if ended == "stopped":
-        return "stopped", f"stopped at step {step} on request"
+        return "stopped", f"stopped at step {step} on request (Stop pressed at step {stop_step})"
     if ended == "max_steps":
         return "finished", f"finished: reached max_steps={cfg.max_steps}"
     if ended == "budget":

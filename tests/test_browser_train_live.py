@@ -1,0 +1,65 @@
+"""Real browser, Train page while a run trains: Stop reacts and stops within one optimizer step, the header's
+own Stop is hidden, and the live views (sidebar status, gradient norms per gate) follow the run."""
+import re
+import time
+
+import pytest
+
+from .browser_util import browser_page, no_exception_on_page, require_browser, screenshot, streamlit_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
+
+NORM_LINES = ("() => { const p = document.querySelectorAll('.js-plotly-plot')[1];"
+              " return p && p._fullData ? p._fullData.map(t => (t.x || []).length) : []; }")
+SIDEBAR_STEP = re.compile(r"running · step ([\d,]+)")
+
+
+def pick(page, label: str, option: str) -> None:
+    page.locator('[data-testid="stSelectbox"]', has_text=label).first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_stop_reacts_and_stops_within_one_step_and_live_views_follow():
+    require_browser()
+    with streamlit_server(timeout=180) as url, browser_page(1280, 720) as page:
+        page.goto(url + "/train", wait_until="networkidle")
+        page.get_by_role("button", name="Start training").wait_for(timeout=180_000)
+        pick(page, "Preset", "pos-lecture")
+        page.wait_for_timeout(500)
+        epochs = page.get_by_label("Epochs")
+        epochs.fill("200")  # far longer than the test: it is stopped midway
+        epochs.press("Enter")
+        page.wait_for_timeout(500)
+        main = page.get_by_test_id("stMainBlockContainer")
+        main.get_by_role("button", name="Start training").click()
+        stop = main.get_by_role("button", name="Stop", exact=True)
+        stop.wait_for(timeout=60_000)
+
+        # live: the sidebar's status counts the steps while training
+        status = page.get_by_test_id("stSidebar").get_by_text(SIDEBAR_STEP).first
+        page.wait_for_function("() => /running · step [1-9]/.test(document.querySelector("
+                               "'[data-testid=\"stSidebar\"]').innerText)", timeout=60_000)
+        first = int(SIDEBAR_STEP.search(status.inner_text()).group(1).replace(",", ""))
+        # live: the per-gate gradient norms draw lines (>= 2 points each) while the run still trains
+        page.wait_for_function(f"() => ({NORM_LINES})().length > 0 && ({NORM_LINES})().every(n => n >= 2)",
+                               timeout=120_000)
+        assert stop.is_visible(), "the run ended before its live views were checked"
+        later = int(SIDEBAR_STEP.search(status.inner_text()).group(1).replace(",", ""))
+        assert later > first  # the sidebar follows the run
+        # the header's Stop (it stops a redraw, not the training) is hidden while training
+        assert not page.get_by_test_id("stStatusWidget").is_visible()
+        screenshot(page, "train_live_1280x720")
+
+        clicked = time.perf_counter()
+        stop.click()
+        page.get_by_text(re.compile(r"stopping after this step|stopped at step", re.I)).first.wait_for(timeout=10_000)
+        reacted_s = time.perf_counter() - clicked
+        message = page.get_by_text(re.compile(r"stopped at step [\d,]+ on request")).first
+        message.wait_for(timeout=30_000)
+        m = re.search(r"stopped at step ([\d,]+) on request \(Stop pressed at step ([\d,]+)\)", message.inner_text())
+        stopped, pressed = (int(g.replace(",", "")) for g in m.groups())
+        assert pressed <= stopped <= pressed + 1  # the trainer's own record: at most the step under way finishes
+        no_exception_on_page(page)
+        screenshot(page, "train_stopped_1280x720")
+        print(f"Stop: the page reacted {reacted_s:.2f} s after the click; stopped at step {stopped}, "
+              f"pressed at step {pressed}")
