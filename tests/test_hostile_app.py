@@ -259,3 +259,13 @@ def test_the_guard_also_covers_code_outside_the_page():
     at.run()
     assert not at.exception
     assert len(at.error) == 1 and "reload the page" in at.error[0].value and "float" not in at.error[0].value
+
+
+def test_an_error_outside_the_guard_is_redacted_by_the_server_settings(tmp_path):
+    """.streamlit/config.toml's client.showErrorDetails: an error Streamlit itself shows carries no message."""
+    script = tmp_path / "broken.py"
+    script.write_text('raise ValueError("/srv/secret/path")\n')
+    at = AppTest.from_file(str(script))
+    at.run()
+    assert len(at.exception) == 1 and "/srv/secret" not in at.exception[0].value
+    assert "redacted" in at.exception[0].value and not at.exception[0].stack_trace
