@@ -74,7 +74,16 @@ def main() -> None:
                 print(f"{label:16s} {rates[label][-1]:7.1f} steps/s  ({s1 - s0} steps in {t1 - t0:.1f} s)",
                       flush=True)
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train", exact=True).click()
-        page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
+        stop = page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True)
+        stop.wait_for(timeout=60_000)
+        page.wait_for_timeout(3000)
+        clicked = time.perf_counter()
+        stop.click()
+        page.get_by_text(re.compile(r"stopping after this step|stopped at step", re.I)).first.wait_for(timeout=30_000)
+        reacted = time.perf_counter() - clicked
+        done = page.get_by_text(re.compile(r"stopped at step [\d,]+ on request")).first
+        done.wait_for(timeout=60_000)
+        print(f"Stop: the page said so {reacted:.2f} s after the click; {done.inner_text()}")
     watched, unwatched = (statistics.mean(rates[k]) for k in rates)
     print(f"\nmean: Train page open {watched:.1f} steps/s, Home page open {unwatched:.1f} steps/s, "
           f"ratio {watched / unwatched:.2f} (target >= 0.95)")

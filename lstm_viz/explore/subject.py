@@ -140,7 +140,7 @@ class ModelSubject:
         with eval_mode(self.model):
             chars = None if batch.chars is None else batch.chars.to(device)
             x = self.model.embed_inputs(batch.tokens.to(device), chars)  # [B, T, F]
-        if not getattr(self.module, "batch_first", False):
+        if not self.module.batch_first:  # our models' rnn is batch_first; a copy keeps it
             x = x.transpose(0, 1)
         return AnalysisInput(tokens=tuple(token_lists), inputs=x, lengths=batch.lengths,
                      targets=None if targets is None else tuple(targets), unknown=unknown)
@@ -165,7 +165,7 @@ class ModelSubject:
         targets = probe.targets if probe.targets is not None else tuple(self.predict(probe.tokens))
         head, labels = self.model.output, self.encoder.labels
         D = 2 if self.module.bidirectional else 1
-        batch_first = getattr(self.module, "batch_first", False)
+        batch_first = self.module.batch_first
         if self.task == "pos":
             ids = torch.full((len(targets), int(probe.lengths.max())), -100, dtype=torch.long)
             for b, tags in enumerate(targets):
