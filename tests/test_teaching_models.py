@@ -122,3 +122,15 @@ def test_colored_code_html_uses_the_fixed_scale_and_escapes():
     assert html.count("<span") == 4 and "rgb(178,24,43)" in html and "rgb(33,102,172)" in html
     with pytest.raises(ValueError, match="one value per character"):
         colored_code_html("ab", [0.0])
+
+
+def test_build_command_reproduces_the_shipped_tutorial_tagger(tmp_path):
+    """The build is deterministic: rebuilding a model gives exactly the weights that ship."""
+    from lstm_viz.teaching.build import build
+
+    rebuilt = build(["tutorial-tagger"], tmp_path, log=lambda line: None)[0]
+    fresh = torch.load(rebuilt, map_location="cpu", weights_only=True)
+    shipped = torch.load(BUILTINS[0].path, map_location="cpu", weights_only=True)
+    assert fresh["state_dict"].keys() == shipped["state_dict"].keys()
+    assert all(torch.equal(fresh["state_dict"][k], shipped["state_dict"][k]) for k in shipped["state_dict"])
+    assert fresh["metrics"] == shipped["metrics"]

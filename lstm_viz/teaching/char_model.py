@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
-from typing import Optional, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from ..data.batching import BatchEncoder
 from ..data.vocab import Vocab
 from ..training.models import ModelConfig, Tagger, build_model
-from .char_data import pick_files, read_source, stdlib_folder, text_digest
+from .char_data import pick_files, read_source, stdlib_folder
 
 
 @dataclass(frozen=True)
@@ -145,14 +145,5 @@ def char_corpus(folder=None) -> dict:
     return {"train_names": train_names, "held_out_names": held_names, "train_text": train_text}
 
 
-def config_dict(config: CharModelConfig) -> dict:
-    return asdict(config)
-
-
-def from_config_dict(data: Optional[dict]) -> CharModelConfig:
-    known = CharModelConfig.__dataclass_fields__
-    return CharModelConfig(**{k: v for k, v in (data or {}).items() if k in known})
-
-
 __all__ = ["CharModelConfig", "build_char_model", "char_corpus", "char_encoder", "encode_text",
-           "evaluate_char_model", "held_out_texts", "text_digest", "train_char_model"]
+           "evaluate_char_model", "held_out_texts", "train_char_model"]
