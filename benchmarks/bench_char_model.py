@@ -72,11 +72,12 @@ def main(argv=None) -> int:
     print()
     for arch in ARCHS:
         findings, m, measure_cpu = results[arch]
-        met = all(abs(by_prop[arch][p].r) >= g for p, g in GOALS.items())
+        met = ", ".join(f"{PROPERTY_TITLES[p]} {'met' if abs(by_prop[arch][p].r) >= g else 'NOT met'}"
+                        for p, g in GOALS.items())
         print(f"{arch.upper()}: held-out next-char accuracy {m['test_accuracy']:.3f} ({m['bits_per_char']:.2f} "
               f"bits/char) on {m['measured_on']}; training {m['cpu_seconds'] / 60:.1f} CPU-minutes "
               f"({m['wall_seconds'] / 60:.1f} wall-minutes on a shared machine), {m['chars_seen']:,} characters "
-              f"seen; goals {'met' if met else 'NOT met'}"
+              f"seen; goals: {met}"
               + (f"; measuring took {measure_cpu:.0f} CPU-s" if measure_cpu else ""))
     return 0
 
