@@ -39,7 +39,8 @@ def npz_file(rec, seqs) -> bytes:
 st.subheader("The recording (.npz)")
 # deferred: each file is made only when its button is pressed, in a thread of its own (partial binds the values)
 st.download_button("Download the recording (.npz)", partial(npz_file, recording, tokens),
-                   file_name=f"{base}.npz", mime="application/octet-stream", icon=":material/download:", key="export_npz")
+                   file_name=f"{base}.npz", mime="application/octet-stream", icon=":material/download:",
+                   key="export_npz")
 gate_rows = "\n".join(f"| `gate_{g}` | [{L}, {D}, {B}, {T}, {H}] | gate {g} after its activation |"
                       for g in recording.gate_names)
 cell_rows = (f"| `cell` | [{L}, {D}, {B}, {T}, {H}] | cell state c_t |\n"
@@ -75,7 +76,8 @@ with_gates = c3.checkbox("Include the gates", key="export_vis_gates", disabled=n
 st.download_button("Download the LSTMVis project (.zip)",
                    partial(lstmvis_zip_bytes, recording, tokens, layer=None if vis_layer == "all" else vis_layer,
                            direction=vis_direction, include_gates=with_gates and has_gates, name=subject.name),
-                   file_name=f"{base}-lstmvis.zip", mime="application/zip", icon=":material/folder_zip:", key="export_zip")
+                   file_name=f"{base}-lstmvis.zip", mime="application/zip", icon=":material/folder_zip:",
+                   key="export_zip")
 
 # ---------------------------------------------------------------------------------------------- figure
 st.subheader("Gate heatmaps (HTML, PNG)")
@@ -113,5 +115,5 @@ else:
                 except ExportUnavailable as err:
                     c2.error(str(err))
     if png is not None and png[0] == png_key:
-        c2.download_button("Download as PNG", png[1], file_name=f"{fig_name}.png", mime="image/png", icon=":material/image:",
-                           key="export_png_download", on_click="ignore")
+        c2.download_button("Download as PNG", png[1], file_name=f"{fig_name}.png", mime="image/png",
+                           icon=":material/image:", key="export_png_download", on_click="ignore")
