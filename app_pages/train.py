@@ -29,6 +29,7 @@ from lstm_viz.training.summary import (
 from lstm_viz.data.splits import hold_out_dev
 from lstm_viz.training import TRAIN_PRESETS, Trainer
 from lstm_viz.training.presets import estimate_epoch_seconds
+from lstm_viz.training.threads import torch_threads
 from lstm_viz.files.uploads import DATASET_SUFFIXES, save_upload
 from lstm_viz.files.budgets import APP
 from lstm_viz.files.server_paths import resolve_server_path, server_path_policy
@@ -226,8 +227,10 @@ def settings_summary(v: dict) -> str:
 @st.cache_data(max_entries=64, show_spinner="Timing a few training steps of this model here...")
 def _epoch_seconds(model_config: ModelConfig, train_config, lengths: tuple, vocab_size: int, num_labels: int,
                    char_vocab_size: int) -> float:
-    return estimate_epoch_seconds(model_config, train_config, lengths, vocab_size=vocab_size,
-                                  num_labels=num_labels, char_vocab_size=char_vocab_size)
+    # timed with the threads the run starts with (auto: 1; on a busy machine torch's default spins and is ~8x slower)
+    with torch_threads(train_config.threads or 1):
+        return estimate_epoch_seconds(model_config, train_config, lengths, vocab_size=vocab_size,
+                                      num_labels=num_labels, char_vocab_size=char_vocab_size)
 
 
 def epoch_estimate(v: dict) -> Optional[str]:
