@@ -11,6 +11,7 @@ import streamlit as st
 import torch
 
 from lstm_viz import figures
+from lstm_viz.training.alarms import AlarmWatcher
 from lstm_viz.training.checkpoint import checkpoint_bytes
 from lstm_viz.data import DataError, list_datasets, load_corpus
 from lstm_viz.training.loaded_run import load_run
@@ -193,6 +194,9 @@ def start_run(v: dict) -> Optional[str]:
     name = state().unique_name(base)
     run = Run(name, trainer, label)
     sources()[name] = (builtin, options)
+    watcher = AlarmWatcher()  # gate saturation, dead units, vanishing cell gradient, from the run's probes
+    watcher.attach(trainer)
+    st.session_state.setdefault("tr_alarms", {})[name] = watcher
     trainer.start()
     add_run(run)
     activate_from_callback(f"run:{name}")
@@ -286,6 +290,9 @@ def live_status(name: str, polling: bool) -> None:
         st.button("Stopping after this step..." if stopping else "Stop", key="tr_stop", on_click=run.stop,
                   type="primary", disabled=stopping, icon=":material/stop_circle:",
                   help="Stops after the current optimizer step and keeps the model")
+    watcher = st.session_state.get("tr_alarms", {}).get(run.name)
+    for alarm in watcher.alarms if watcher is not None else ():
+        st.warning(f"{alarm.message} (see the **{alarm.view.title()}** page)", icon=":material/warning:")
     m = snap.metrics
     cols = st.columns(5)
     pct = lambda k: f"{m[k]:.1%}" if k in m else "-"  # noqa: E731
