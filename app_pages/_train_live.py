@@ -1,0 +1,99 @@
+"""The Train page's live view of a run: status, Stop and metrics (every STATUS_EVERY_S), and the curves and
+runs table (paced by their measured cost, app_pages/_live.py)."""
+import streamlit as st
+
+from lstm_viz import figures
+from lstm_viz.training.run import TRAINED_HERE
+from lstm_viz.training.summary import curve_events, format_seconds, grad_norm_events, progress_text, run_row
+from app_pages._common import state
+from app_pages._live import measured
+from app_pages._view import figure_style
+
+# Progress, metrics and Stop are redrawn every 2 s while training (a click on Stop redraws at once): each redraw is
+# a Streamlit script run, ~20-100 ms of the GIL that the training thread then waits for.
+STATUS_EVERY_S = 2.0
+
+
+def live_status(name: str, polling: bool) -> None:
+    """Progress, status, Stop and the latest metrics of one run (a fragment: every STATUS_EVERY_S while it
+    trains)."""
+    run = state().runs.get(name)
+    if run is None:
+        return
+    snap = run.snapshot()
+    cfg = run.train_config
+    st.subheader(f"Run: {run.name}")
+    st.progress(float(snap.progress), text=progress_text(snap, cfg.epochs if cfg else None))
+    stopping = snap.status == "running" and run.stop_requested
+    note = {"running": st.info, "finished": st.success, "stopped": st.warning, "failed": st.error,
+            "idle": st.info}[snap.status]
+    note(f"**stopping after this step** (Stop pressed at step {snap.step:,})" if stopping
+         else f"**{snap.status}**: {snap.message}")
+    if snap.status == "running":
+        st.button("Stopping after this step..." if stopping else "Stop", key="tr_stop", on_click=run.stop,
+                  type="primary", disabled=stopping, icon=":material/stop_circle:",
+                  help="Stops after the current optimizer step and keeps the model")
+    watcher = st.session_state.get("tr_alarms", {}).get(run.name)
+    for alarm in watcher.alarms if watcher is not None else ():
+        st.warning(f"{alarm.message} (see the **{alarm.view.title()}** page)", icon=":material/warning:")
+    m = snap.metrics
+    cols = st.columns(5)
+    pct = lambda k: f"{m[k]:.1%}" if k in m else "-"  # noqa: E731
+    cols[0].metric("Loss", f"{m['loss']:.4f}" if "loss" in m else "-")
+    cols[1].metric("Train accuracy", pct("accuracy"))
+    cols[2].metric("Dev accuracy", pct("dev_accuracy"))
+    cols[3].metric("Tokens / s", f"{m['tokens_per_s']:,.0f}" if "tokens_per_s" in m else "-")
+    cols[4].metric("Elapsed", format_seconds(snap.elapsed_s))
+    if polling and not run.is_running:
+        st.rerun()  # the run ended: redraw the whole page (save button, start button, no more polling)
+
+
+def live_charts(name: str) -> None:
+    """Training curves, per-gate gradient norms and the runs table; redrawn at `redraw_every("train")` while
+    the run trains. Figures are rebuilt only when the run has new events."""
+    run = state().runs.get(name)
+    if run is None:
+        return
+    with measured("train"):
+        charts(run)
+
+
+def charts(run) -> None:
+    snap = run.snapshot()
+    if snap.events:
+        made = st.session_state.get("tr_figures")
+        key = (run.name, run.created, len(snap.events), snap.events[-1].step, len(snap.evals), figure_style())
+        if made is None or made[0] != key:
+            norms = grad_norm_events(snap)
+            made = st.session_state["tr_figures"] = (key, figures.training_curves(curve_events(snap), style=key[-1]),
+                                                     figures.gate_grad_norm_curves(norms, style=key[-1])
+                                                     if len(norms) >= 2 else None)  # one point draws no line
+        st.plotly_chart(made[1], width="stretch", key="tr_curves")
+        if made[2] is not None:
+            st.plotly_chart(made[2], width="stretch", key="tr_norms")
+        elif snap.status == "running":
+            st.caption("Per-gate gradient norms appear after the first logged ones.")
+    elif snap.status == "running":
+        st.caption("Waiting for the first steps...")
+    else:
+        st.caption("No training curves: the run ended before its first step." if run.origin == TRAINED_HERE
+                   else f"No training curves: this run was {run.origin} (a checkpoint keeps the weights, not "
+                   "the curves).")
+    comparison_table()
+
+
+def comparison_table() -> None:
+    runs = state().runs
+    if not runs:
+        return
+    st.subheader("Runs of this session")
+    st.dataframe([table_row(run_row(r.name, r.dataset, r.model_config, r.snapshot())) for r in runs.values()],
+                 hide_index=True, width="stretch")
+
+
+def table_row(row: dict) -> dict:
+    """A run_row as text: "-" where a value is not known (yet), never "None"."""
+    shown = {"loss": "{:.4f}", "dev accuracy": "{:.1%}", "tokens/s": "{:,.0f}"}
+    return {k: (("-" if v is None else shown[k].format(v)) if k in shown else v) for k, v in row.items()}
+
+
