@@ -38,8 +38,9 @@ def _toggle_play(key: str) -> None:
 
 
 def step_through_panel(trace, tokens: Sequence[str], unit: int, layer: int, direction: int, key: str,
-                       style: figures.Style, low: float = 0.1, high: float = 0.9) -> None:
-    """Previous / play / next over the tokens; the unit's gates, update and behaviour at the current one."""
+                       style: figures.Style, low: float = 0.1, high: float = 0.9, in_url: bool = False) -> None:
+    """Previous / play / next over the tokens; the unit's gates, update and behaviour at the current one.
+    `in_url`: keep the current step in the URL's `token` parameter (a shared link opens on it)."""
     try:
         steps = step_through(trace, unit, layer, direction, 0, tokens=tokens, low=low, high=high)
     except ValueError as err:
@@ -63,6 +64,11 @@ def step_through_panel(trace, tokens: Sequence[str], unit: int, layer: int, dire
         st.session_state[f"{pos_key}_ticked"] = playing
         now = st.session_state[pos_key]
         step = steps[now]
+        if in_url and st.query_params.get("token") != (str(now) if now else None):
+            if now:
+                st.query_params["token"] = str(now)
+            else:
+                st.query_params.pop("token", None)
         c = st.columns([1, 1, 1, 2])
         c[0].button("Back", icon=":material/skip_previous:", key=f"{key}_prev", disabled=now == 0,
                     on_click=_go, args=(pos_key, -1, n), help="The previous token", width="stretch")

@@ -121,7 +121,8 @@ st.plotly_chart(view.line, width="stretch")
 
 st.subheader("Step through the sentence")
 seed_widget("gates_step_pos", view_link.token, range(len(tokens)), "token")
-step_through_panel(recording, tokens, int(st.session_state["gates_unit"]), layer, direction, "gates", style)
+step_through_panel(recording, tokens, int(st.session_state["gates_unit"]), layer, direction, "gates", style,
+                   in_url=True)
 share_view(layer=layer if recording.num_layers > 1 else None,
            direction=direction if recording.num_directions > 1 else None,
            units=(int(st.session_state["gates_unit"]),), gate=shown[0] if shown and len(shown) == 1 else None,

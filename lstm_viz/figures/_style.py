@@ -257,7 +257,7 @@ def tick_band_px(labels: Sequence[str], style: Style, room_chars: Optional[int] 
     labels = [str(t) for t in labels]
     lines = max((t.count("<br>") + 1 for t in labels), default=1)
     if not slanted(labels, room_chars):
-        return int(1.4 * style.tick_size * lines) + 6
+        return int(1.4 * style.tick_size * lines + 0.6 * style.tick_size) + 6
     longest = max((max(len(part) for part in t.split("<br>")) for t in labels), default=1)
     return int(0.45 * style.tick_size * min(longest, 24) + 1.4 * style.tick_size * lines) + 6
 

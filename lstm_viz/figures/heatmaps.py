@@ -104,7 +104,7 @@ def _heatmap_figure(trace: Trace, names: Sequence[str], layer: int, direction: i
     # between panels holds them and the next panel's title, measured in pixels
     row_px = int(np.clip(12 * n_units_max + 3 * font_size, 8 * font_size, 360))
     label_px = tick_band_px(x, style)
-    gap_px = label_px + int(1.6 * style.title_size)
+    gap_px = label_px + int(2.0 * style.title_size)
     plot_px = rows * row_px + (rows - 1) * gap_px
     layout, refs = grid(rows, 1, titles=[LONG_NAMES[n] for n in names], share_x=True,
                         row_gap=gap_px / plot_px if rows > 1 else 0.0)
