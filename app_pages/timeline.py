@@ -7,7 +7,6 @@ from lstm_viz.analysis import saturation, truth_table
 from lstm_viz.figures import TRUTH_COLOURS
 from app_pages._live import measured, redraw_every
 from app_pages._view import figure_style
-from app_pages._session import showing_builtin_only
 from lstm_viz.training.history import prediction_rows, probe_to_trace, truth_share_history
 from app_pages._common import (activate_from_callback, active_run, layer_direction, state,
                            train_tutorial_tagger)
@@ -28,7 +27,7 @@ def quick_tutorial() -> None:
 
 run = active_run()
 if run is None:
-    if state().active is not None and not showing_builtin_only():  # a built-in model: as in a fresh session
+    if (state().active or "").startswith("file:"):  # a built-in model has no history either: as a fresh session
         st.info("The picked model was loaded from a file, so it has no training history. Pick a run in the "
                 "sidebar, train one on the **Train** page, or start with the tutorial tagger here.")
     else:
