@@ -95,13 +95,20 @@ def wrap_title(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     lines: list[str] = []
-    for part in text.split(", "):
+    parts, depth, start = [], 0, 0  # split at ", " outside parentheses only: "(low 0.1, high 0.9)" stays whole
+    for k, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and text.startswith(", ", k):
+            parts.append(text[start:k])
+            start = k + 2
+    parts.append(text[start:])
+    for part in parts:
         if lines and len(lines[-1]) + 2 + len(part) <= width:
             lines[-1] += ", " + part
         else:
             if lines:
                 lines[-1] += ","
-            lines.extend(textwrap.wrap(part, width) or [part])
+            lines.extend([part] if "(" in part else textwrap.wrap(part, width) or [part])  # (...) stays whole
     return "<br>".join(lines)
 
 

@@ -46,8 +46,8 @@ def saturation_scatter(sat: Saturation, gate: Union[None, str, Sequence[str]] = 
                    scaleanchor="x", scaleratio=1, constrain="domain"),  # a narrow column must not stretch y
         shapes=[dict(type="line", x0=0, y0=1, x1=1, y1=0, line=dict(dash="dot", color="grey"))],
         legend=dict(orientation="h", y=-0.2, yanchor="top", x=0))  # below: the square keeps the full width
-    return make_figure(data, layout, style, f"gate saturation, layer {layer} {direction_label(direction)}, "
-                       f"{sat.n_steps} steps, thresholds {sat.low:g} / {sat.high:g}", height=36 * font_size)
+    return make_figure(data, layout, style, f"gate saturation (low {sat.low:g}, high {sat.high:g}), "
+                       f"layer {layer} {direction_label(direction)}, {sat.n_steps} steps", height=36 * font_size)
 
 
 def gate_histograms(traces: Union[Trace, Sequence[Trace]], layer: int = 0, direction: int = 0,
