@@ -42,11 +42,16 @@ def measure(module, x, repeats: int, device: str) -> tuple[float, float]:
         _sync(device)
 
     for _ in range(3):  # warm-up: allocator, oneDNN primitive cache, workspace layout check
-        forward(); record()
+        forward()
+        record()
     fwd, rec = [], []
     for _ in range(repeats):  # interleaved so drift hits both alike
-        t0 = time.perf_counter(); forward(); fwd.append(time.perf_counter() - t0)
-        t0 = time.perf_counter(); record(); rec.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        forward()
+        fwd.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        record()
+        rec.append(time.perf_counter() - t0)
     return statistics.median(fwd), statistics.median(rec)
 
 

@@ -302,5 +302,6 @@ def test_helpers_do_not_import_streamlit():
     import sys
 
     code = ("import sys, lstm_viz.training.history, lstm_viz.training.summary, lstm_viz.training.loaded_run, "
-            "lstm_viz.training.run, lstm_viz.training.live_copy, lstm_viz.explore.cell_demo, lstm_viz.files.uploads; assert 'streamlit' not in sys.modules")
+            "lstm_viz.training.run, lstm_viz.training.live_copy, lstm_viz.explore.cell_demo, lstm_viz.files.uploads; "
+            "assert 'streamlit' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])

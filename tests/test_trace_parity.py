@@ -208,7 +208,8 @@ def test_dropout_module_traced_in_eval_semantics_and_left_unchanged():
 
 
 def test_library_never_imports_streamlit():
-    code = "import sys, lstm_viz, lstm_viz.record.tracing, lstm_viz.record.gradient_flow; assert 'streamlit' not in sys.modules"
+    code = ("import sys, lstm_viz, lstm_viz.record.tracing, lstm_viz.record.gradient_flow; "
+            "assert 'streamlit' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 

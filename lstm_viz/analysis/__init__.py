@@ -1,4 +1,5 @@
-"""Analysis of recorded traces (numpy/torch, no UI): truth table, saturation, unit ranking, paging."""
+"""Analysis of recorded traces (numpy/torch, no UI): truth table, saturation, unit ranking, paging, forget
+products, and over a corpus: select-and-match (LSTMVis) and the tokens that drive each unit (RNNVis)."""
 from .forget import forget_product
 from .paging import TokenWindow, UnitSelection, select_units, window_tokens
 from .ranking import UnitRanking, rank_units, tag_indicator

@@ -15,7 +15,7 @@ DIRECTION_LABELS = ("fwd", "bwd")
 
 def check_trace(trace: object, what: str = "trace") -> Trace:
     if not isinstance(trace, Trace):
-        raise TypeError(f"{what} must be an lstm_viz Trace (from lstm_viz.record.tracing.trace), got {type(trace).__name__}")
+        raise TypeError(f"{what} must be an lstm_viz Trace (from lstm_viz.trace), got {type(trace).__name__}")
     return trace
 
 

@@ -1,4 +1,5 @@
-"""Datasets: corpora, loaders, vocabularies."""
+"""Datasets: built-in and downloaded corpora, readers for CoNLL-U, sentiment files and CSV/TSV, vocabularies,
+batching into padded index tensors, and dev splits."""
 from .conllu import load_conllu, read_conllu
 from .corpus import Corpus, Example, LabelledText, TaggedSentence
 from .download import DOWNLOADS, default_cache_dir, download_dataset

@@ -5,9 +5,8 @@
     subject.add_inputs("batch.npy", load_input_tensor(...))             # or uploaded arrays, random inputs
     rec = subject.trace(subject.input_from_text("the dog ate"))
 
-A bare module has no head, so there are no predictions and no task loss. For gradient flow the subject
-offers a few stand-in losses (see `LOSSES`); each is half a sum of squares, so dL/dy equals y itself and
-the gradient reaching step t measures how much that step still influences the chosen outputs.
+A bare module has no head: for gradient flow the subject then offers the stand-in losses of
+`gradient_losses.LOSSES`; `set_head` gives it the model's own head (predictions, its cross-entropy).
 
 A whole lstm-viz checkpoint is better served by `checkpoint_subject`, a real `ModelSubject` with its head,
 vocabularies and predictions.
@@ -16,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Callable, Optional, Union
+from typing import Optional, Union
 
 import torch
 from torch import nn
@@ -34,21 +33,15 @@ from ..files.model_files import (
     infer_architecture,
     read_bytes_limited,
 )
-from .subject import MAX_TOKENS, InputError, ModelSubject, AnalysisInput
+from .gradient_losses import (  # noqa: F401 - LOSSES, DEFAULT_LOSS: re-exported for the Inspect page
+    DEFAULT_LOSS, HEAD_LOSS, LOSSES, LossFn, check_loss, head_loss, stand_in_loss,
+)
+from .subject import MAX_TOKENS, AnalysisInput, InputError, ModelSubject
 from ..record.tracing import trace
 from ..record.results import Trace
 
 MAX_BATCH = 64  # sequences per prepared input: beyond this every view is a wall of numbers, and slow
 DEFAULT_RANDOM_STEPS = 20  # long enough to see a gate move, short enough to read every column
-LOSSES = {
-    "last output": "0.5 * sum of squares of the output at each sequence's last valid step "
-                   "(both directions' features at that position)",
-    "all outputs": "0.5 * sum of squares of the output at every valid step",
-    "final state": "0.5 * sum of squares of the top layer's final hidden state h_n (every direction)",
-}
-DEFAULT_LOSS = "last output"
-HEAD_LOSS = "model head"  # set by set_head: the head's own cross-entropy (gold labels when known, else its predictions)
-LossFn = Callable[[torch.Tensor, object], torch.Tensor]  # (output, final_state) -> scalar, as gradient_flow takes
 RECURRENT_TYPES = (nn.LSTM, nn.GRU, nn.RNN)
 
 
@@ -90,7 +83,7 @@ class ModuleSubject:
         if vocab is not None:
             self.set_text_input(vocab, embedding, lowercase)
         self.loss = loss
-        self._check_loss(loss)
+        check_loss(loss)
         for label, value, top in (("random_steps", random_steps, MAX_TOKENS),
                                   ("random_batch", random_batch, MAX_BATCH)):
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
@@ -248,80 +241,17 @@ class ModuleSubject:
 
     # ---------------------------------------------------------------------------------------------- loss
 
-    @staticmethod
-    def _check_loss(loss: Union[str, LossFn]) -> None:
-        if not callable(loss) and loss not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(map(repr, LOSSES))} or a callable "
-                             f"(output, final_state) -> scalar, got {loss!r}.")
-
     def loss_fn(self, probe: AnalysisInput, loss: Union[str, LossFn, None] = None) -> LossFn:
-        """A stand-in loss for `gradient_flow(subject.module, probe.inputs, loss_fn, lengths=...)`.
+        """The loss for `gradient_flow(subject.module, probe.inputs, loss_fn, lengths=...)`.
 
-        `loss` (default: the subject's `loss` attribute) names one of `LOSSES`; a callable is returned as is.
+        `loss` (default: the subject's `loss` attribute) names one of `LOSSES`, or `HEAD_LOSS` once a head is
+        set; a callable is returned as is.
         """
         loss = self.loss if loss is None else loss
-        if loss == HEAD_LOSS and self.head is not None:
-            return self._head_loss(probe)
-        self._check_loss(loss)
-        if callable(loss):
-            return loss
-        batch_first = self.batch_first
-        last = (probe.lengths.to(torch.int64) - 1).clamp(min=0)  # [B] index of each sequence's last valid step
-        layers_dirs = 2 if self._module.bidirectional else 1
-
-        def as_btf(output: torch.Tensor) -> torch.Tensor:
-            return output if batch_first else output.transpose(0, 1)  # [B, T, D*U]
-
-        if loss == "last output":
-            def fn(output, state):
-                out = as_btf(output)
-                picked = out[torch.arange(out.shape[0]), last.to(out.device)]  # [B, D*U]
-                return 0.5 * picked.pow(2).sum()
-        elif loss == "all outputs":
-            def fn(output, state):
-                return 0.5 * output.pow(2).sum()  # padding positions are 0 in the module's output
-        else:
-            def fn(output, state):
-                h_n = state[0] if isinstance(state, tuple) else state  # [L*D, B, U]
-                return 0.5 * h_n[-layers_dirs:].pow(2).sum()
-        return fn
-
-
-    def _head_loss(self, probe: AnalysisInput) -> LossFn:
-        """Cross-entropy of the head on the module's output: targets are the gold labels when the probe has
-        them, else the head's own predictions on the unchanged input."""
-        head, pooling, batch_first = self.head, self.pooling, self.batch_first
-        lengths = probe.lengths.to(torch.int64)
-        labels = list(self.label_names)
         directions = 2 if self._module.bidirectional else 1
-
-        def features(output, state):
-            out = output if batch_first else output.transpose(0, 1)  # [B, T, D*U]
-            if pooling == "per-step":
-                return out
-            if pooling == "last":
-                h_n = state[0] if isinstance(state, tuple) else state  # [L*D, B, U]
-                return h_n[-directions:].transpose(0, 1).reshape(h_n.shape[1], -1)
-            valid = (torch.arange(out.shape[1], device=out.device)[None] < lengths.to(out.device)[:, None])[..., None]
-            mean = out.sum(1) / lengths.to(out.device, out.dtype)[:, None]
-            high = out.masked_fill(~valid, float("-inf")).amax(1)
-            return {"mean": mean, "max": high, "mean+max": torch.cat([mean, high], -1)}[pooling]
-
-        def fn(output, state):
-            logits = head(features(output, state))
-            if probe.targets is not None:
-                gold = [[labels.index(t) for t in seq] if pooling == "per-step" else labels.index(seq)
-                        for seq in probe.targets]
-            else:
-                gold = None
-            if pooling == "per-step":  # [B, T, C]: valid steps only
-                mask = torch.arange(logits.shape[1], device=logits.device)[None] < lengths.to(logits.device)[:, None]
-                target = logits.detach().argmax(-1) if gold is None else torch.tensor(
-                    [g + [0] * (logits.shape[1] - len(g)) for g in gold], device=logits.device)
-                return nn.functional.cross_entropy(logits[mask], target[mask])
-            target = logits.detach().argmax(-1) if gold is None else torch.tensor(gold, device=logits.device)
-            return nn.functional.cross_entropy(logits, target)
-        return fn
+        if loss == HEAD_LOSS and self.head is not None:
+            return head_loss(self.head, self.pooling, self.label_names, probe, self.batch_first, directions)
+        return stand_in_loss(loss, probe, self.batch_first, directions)
 
 
 # ------------------------------------------------------------------------------------------ construction
