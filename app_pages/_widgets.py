@@ -7,6 +7,8 @@ from typing import Callable
 import streamlit as st
 import torch
 
+from lstm_viz.files.model_files import weight_warnings
+
 from app_pages._session import (active_run, active_subject, model_choices, showing_builtin_only, state,
                                 train_tutorial_tagger)
 
@@ -54,6 +56,8 @@ def require_subject(what: str = "this page"):
     """The picked model's subject; without one, offer the one-click tutorial model and stop the page."""
     subject = active_subject()
     if subject is not None:
+        for warning in weight_warnings(subject.module.state_dict()):  # NaN/Inf weights draw blank heatmaps
+            st.warning(warning, icon=":material/warning:")
         run = active_run()
         if run is not None and run.is_running:
             st.caption(f"**{run.name}** is still training: showing a copy of its weights taken at step "

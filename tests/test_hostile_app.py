@@ -269,3 +269,16 @@ def test_an_error_outside_the_guard_is_redacted_by_the_server_settings(tmp_path)
     at.run()
     assert len(at.exception) == 1 and "/srv/secret" not in at.exception[0].value
     assert "redacted" in at.exception[0].value and not at.exception[0].stack_trace
+
+
+def test_nan_weights_are_named_on_the_pages_that_draw_them():
+    at = open_page(INSPECT)
+    at.file_uploader(key="inspect_model_upload").upload("nan.pt", hf.nan_lstm())
+    at.run()
+    at.checkbox(key="inspect_confirm").check().run()
+    at.button(key="inspect_use").click().run()
+    for page in ("app_pages/gates.py", "app_pages/saturation.py"):
+        at.switch_page(page)
+        at.run()
+        _check(at)
+        assert any("NaN or infinite" in w.value for w in at.warning), page
