@@ -36,3 +36,23 @@ def test_bad_input_is_named(call, error, words):
         call()
     for word in words:
         assert word in str(info.value), f"{word!r} not in {info.value!s}"
+
+
+def test_nan_inputs_or_weights_are_reported_not_silently_recorded():
+    import warnings as _warnings
+
+    from lstm_viz.record.prepare import NonFiniteWarning
+
+    lstm = torch.nn.LSTM(3, 4)
+    x = torch.randn(5, 2, 3)
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("error", NonFiniteWarning)
+        trace(lstm, x)  # finite: no warning
+    x[2, 1, 0] = float("nan")
+    with pytest.warns(NonFiniteWarning, match="the inputs hold NaN"):
+        rec = trace(lstm, x)
+    assert torch.isnan(rec.hidden).any()
+    with torch.no_grad():
+        lstm.weight_hh_l0[0, 0] = float("inf")
+    with pytest.warns(NonFiniteWarning, match="weight weight_hh_l0"):
+        gradient_flow(lstm, torch.randn(5, 2, 3), lambda out, state: out.sum())

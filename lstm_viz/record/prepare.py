@@ -5,6 +5,7 @@ whose tensors are time-major (`[T, B, F]`) and batched, so the recorders never b
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Optional
 
@@ -169,6 +170,7 @@ def prepare(module: nn.Module, inputs: torch.Tensor, hx=None, lengths=None) -> P
         x = x * mask_tb[..., None].to(x.dtype)  # garbage at padding never reaches a recording
 
     weights = [[_layer_weights(module, l, d, is_cell) for d in range(num_directions)] for l in range(num_layers)]
+    _warn_if_not_finite(x, module)
     return Prepared(
         kind=kind, nonlinearity=getattr(module, "nonlinearity", "tanh"), is_cell=is_cell,
         num_layers=num_layers, num_directions=num_directions, hidden_size=hidden, out_size=out_size,
@@ -189,3 +191,16 @@ def reverse_within_lengths(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tens
     index = torch.where(t < lens, lens - 1 - t, t).to(x.device)  # [T, B]
     index = index.view(steps, -1, *([1] * (x.dim() - 2))).expand_as(x)
     return torch.gather(x, 0, index)
+
+
+class NonFiniteWarning(UserWarning):
+    """The inputs or the weights hold NaN or +-Inf: every recording downstream of them is NaN."""
+
+
+def _warn_if_not_finite(x: torch.Tensor, module: nn.Module) -> None:
+    bad = ["the inputs"] if not bool(torch.isfinite(x).all()) else []
+    bad += [f"weight {name}" for name, w in module.named_parameters() if not bool(torch.isfinite(w).all())]
+    if bad:
+        shown = ", ".join(bad[:4]) + (f" and {len(bad) - 4} more" if len(bad) > 4 else "")
+        warnings.warn(f"{shown} hold NaN or infinite values: the recorded gates and states through them are NaN "
+                      "(blank in heatmaps).", NonFiniteWarning, stacklevel=3)
