@@ -36,6 +36,31 @@ def _lookup(vocab_tokens: Sequence[str], lowercase: bool) -> dict[str, int]:
     return index
 
 
+class VocabLookup:
+    """Words -> embedding rows the way the model reads them: optional lowercasing, word/punctuation pieces
+    for unknown words, and `unk_token` (when the vocabulary has one) for what is still unknown."""
+
+    def __init__(self, vocab_tokens: Sequence[str], lowercase: bool, unk_token: str = "<unk>"):
+        self.tokens, self.lowercase = vocab_tokens, lowercase
+        self.index = _lookup(vocab_tokens, lowercase)
+        self.unk = self.index.get(unk_token.lower() if lowercase else unk_token)
+
+    def ids(self, text: str) -> tuple[list[str], list[int], int]:
+        """(the words kept, their row ids, how many words were unknown); unknown words are dropped when the
+        vocabulary has no unk token."""
+        kept, ids, unknown = [], [], 0
+        for word in tokenize_for_vocab(text, self.index, self.lowercase):
+            i = self.index.get(word.lower() if self.lowercase else word)
+            if i is None:
+                unknown += 1
+                if self.unk is None:
+                    continue
+                i = self.unk
+            kept.append(word)
+            ids.append(i)
+        return kept, ids, unknown
+
+
 def tokenize_for_vocab(text: str, index: Mapping[str, int], lowercase: bool) -> list[str]:
     """Whitespace words; a word the vocabulary lacks is split into word and punctuation pieces
     ("dog." -> "dog", ".") when that makes at least one piece known."""
@@ -87,22 +112,12 @@ def text_to_inputs(text: str, vocab_tokens: Sequence[str], embedding_weight: tor
     weight = check_vocab_embedding(vocab_tokens, embedding_weight)
     if lowercase is None:
         lowercase = not any(t != t.lower() for t in vocab_tokens)
-    index = _lookup(vocab_tokens, lowercase)
-    words = tokenize_for_vocab(text, index, lowercase)
+    lookup = VocabLookup(vocab_tokens, lowercase, unk_token)
+    tokens, ids, unknown = lookup.ids(text)
+    words = len(tokens) + (unknown if lookup.unk is None else 0)  # unknown words are dropped without an unk row
     if not words:
         raise InputError("The text is empty: type a sentence to run through the model.")
-    unk = index.get(unk_token.lower() if lowercase else unk_token)
-    tokens, ids, unknown = [], [], 0
-    for word in words:
-        i = index.get(word.lower() if lowercase else word)
-        if i is None:
-            unknown += 1
-            if unk is None:
-                continue
-            i = unk
-        tokens.append(word)
-        ids.append(i)
-    if unknown == len(words):
+    if unknown == words:
         raise InputError(f"Every word of the text is unknown to the vocabulary ({len(vocab_tokens)} tokens, e.g. "
                          f"{', '.join(repr(t) for t in vocab_tokens[:5])}{', lowercased' if lowercase else ''}): "
                          "type words the model was trained on, or check that the vocabulary file is the right one.")

@@ -21,7 +21,7 @@ from ..data.conllu import read_conllu
 from ..data.errors import DataError, _utf16_without_bom, read_text, require_file
 from ..data.text_tables import LABEL_COLUMNS, TEXT_COLUMNS, _pick_column
 from .budgets import Budget, resolve
-from .inputs import InputError, _lookup, load_input_tensor, tokenize_for_vocab
+from .inputs import InputError, VocabLookup, load_input_tensor
 
 TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".conllu")
 TENSOR_SUFFIXES = (".pt", ".pth", ".npy", ".npz")
@@ -182,22 +182,12 @@ def encode_corpus(corpus: UserCorpus, vocab_tokens: Sequence[str], unk_token: st
         raise CorpusFileError(f"{corpus.name} holds embedded vectors, not tokens; it needs no vocabulary")
     if lowercase is None:
         lowercase = not any(t != t.lower() for t in vocab_tokens)
-    index = _lookup(vocab_tokens, lowercase)
-    unk = index.get(unk_token.lower() if lowercase else unk_token)
+    lookup = VocabLookup(vocab_tokens, lowercase, unk_token)
     ids, read, written, unknown = [], [], [], 0
     for seq in corpus.sequences:
-        words = tokenize_for_vocab(" ".join(seq), index, lowercase)
-        row_ids, row_read, row_written = [], [], []
-        for word in words:
-            i = index.get(word.lower() if lowercase else word)
-            if i is None:
-                unknown += 1
-                if unk is None:
-                    continue
-                i = unk
-            row_ids.append(i)
-            row_read.append(vocab_tokens[i])
-            row_written.append(word)
+        row_written, row_ids, row_unknown = lookup.ids(" ".join(seq))
+        unknown += row_unknown
+        row_read = [vocab_tokens[i] for i in row_ids]
         if row_ids:
             ids.append(tuple(row_ids))
             read.append(tuple(row_read))
