@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser_util import browser_page, streamlit_server  # noqa: E402
+from tests.browser_util import browser_page, press_stop, streamlit_server  # noqa: E402
 
 STATUS = re.compile(r"running · step ([\d,]+)")
 
@@ -77,13 +77,8 @@ def main() -> None:
         stop = page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True)
         stop.wait_for(timeout=60_000)
         page.wait_for_timeout(3000)
-        clicked = time.perf_counter()
-        stop.click()
-        page.get_by_text(re.compile(r"stopping after this step|stopped at step", re.I)).first.wait_for(timeout=30_000)
-        reacted = time.perf_counter() - clicked
-        done = page.get_by_text(re.compile(r"stopped at step [\d,]+ on request")).first
-        done.wait_for(timeout=60_000)
-        print(f"Stop: the page said so {reacted:.2f} s after the click; {done.inner_text()}")
+        reacted, stopped_text = press_stop(page, stop, react_timeout_ms=30_000)
+        print(f"Stop: the page said so {reacted:.2f} s after the click; {stopped_text}")
     watched, unwatched = (statistics.mean(rates[k]) for k in rates)
     print(f"\nmean: Train page open {watched:.1f} steps/s, Home page open {unwatched:.1f} steps/s, "
           f"ratio {watched / unwatched:.2f} (target >= 0.95)")

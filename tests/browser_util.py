@@ -88,3 +88,19 @@ def no_exception_on_page(page) -> None:
     """Streamlit renders uncaught exceptions in an element with data-testid=stException."""
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
         '[data-testid="stException"]').first.inner_text()
+
+
+def press_stop(page, stop, react_timeout_ms: int = 10_000) -> tuple[float, str]:
+    """Click the Train page's Stop; -> (seconds until the page said it is stopping, the final "stopped at
+    step N on request ..." text)."""
+    import re
+    import time
+
+    clicked = time.perf_counter()
+    stop.click()
+    stopping = re.compile(r"stopping after this step|stopped at step", re.I)
+    page.get_by_text(stopping).first.wait_for(timeout=react_timeout_ms)
+    reacted = time.perf_counter() - clicked
+    message = page.get_by_text(re.compile(r"stopped at step [\d,]+ on request")).first
+    message.wait_for(timeout=60_000)
+    return reacted, message.inner_text()

@@ -1,11 +1,12 @@
 """Real browser, Train page while a run trains: Stop reacts and stops within one optimizer step, the header's
 own Stop is hidden, and the live views (sidebar status, gradient norms per gate) follow the run."""
 import re
-import time
 
 import pytest
 
-from .browser_util import browser_page, no_exception_on_page, require_browser, screenshot, streamlit_server
+from .browser_util import (
+    browser_page, no_exception_on_page, press_stop, require_browser, screenshot, streamlit_server,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
@@ -50,13 +51,8 @@ def test_stop_reacts_and_stops_within_one_step_and_live_views_follow():
         assert not page.get_by_test_id("stStatusWidget").is_visible()
         screenshot(page, "train_live_1280x720")
 
-        clicked = time.perf_counter()
-        stop.click()
-        page.get_by_text(re.compile(r"stopping after this step|stopped at step", re.I)).first.wait_for(timeout=10_000)
-        reacted_s = time.perf_counter() - clicked
-        message = page.get_by_text(re.compile(r"stopped at step [\d,]+ on request")).first
-        message.wait_for(timeout=30_000)
-        m = re.search(r"stopped at step ([\d,]+) on request \(Stop pressed at step ([\d,]+)\)", message.inner_text())
+        reacted_s, stopped_text = press_stop(page, stop)
+        m = re.search(r"stopped at step ([\d,]+) on request \(Stop pressed at step ([\d,]+)\)", stopped_text)
         stopped, pressed = (int(g.replace(",", "")) for g in m.groups())
         assert pressed <= stopped <= pressed + 1  # the trainer's own record: at most the step under way finishes
         no_exception_on_page(page)

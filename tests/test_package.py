@@ -38,5 +38,5 @@ def test_every_subpackage_says_what_lives_there():
 
 def test_no_library_module_is_far_over_300_lines():
     sizes = {p.relative_to(ROOT): len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")}
-    too_long = {str(p): n for p, n in sizes.items() if n > 330}  # "about 300": a little slack, not a second file's worth
+    too_long = {str(p): n for p, n in sizes.items() if n > 330}  # "about 300": some slack, not a second module
     assert not too_long, f"split these modules: {too_long}"
