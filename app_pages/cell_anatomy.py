@@ -46,8 +46,7 @@ def gate_equations(step: dict, gates: tuple[str, ...], equations: dict[str, str]
     for g in gates:
         if g == "n":
             continue  # the GRU candidate gets its substituted form below
-        lhs, rhs = equations[g].split(" = ", 1)
-        st.latex(rf"\begin{{aligned}} {lhs} &= {rhs} \\ &= {FUNCS[g]}({step['pre_' + g][0]:.2f}) = "
+        st.latex(rf"\begin{{aligned}} &{equations[g]} \\ &\qquad = {FUNCS[g]}({step['pre_' + g][0]:.2f}) = "
                  rf"{step[g][0]:.3f} \end{{aligned}}")
 
 
