@@ -151,15 +151,9 @@ def load_sst2(path: str | Path, limit: int | None = None, encoding: str = "utf-8
     folder = require_dir(Path(path), "SST-2 folder")
     train = read_sst2_tsv(require_file(folder / "train.tsv", "SST-2 train.tsv"), limit, encoding)
     dev = read_sst2_tsv(require_file(folder / "dev.tsv", "SST-2 dev.tsv"), limit, encoding)
-    return Corpus(
-        name="sst2",
-        task="sentiment",
-        train=train,
-        dev=dev,
-        labels=SENTIMENT_LABELS,
-        source=str(folder),
-        notes={"format": "sst2", "test": "empty: GLUE test labels are not public; evaluate on dev"},
-    )
+    notes = {"format": "sst2", "test": "empty: GLUE test labels are not public; evaluate on dev"}
+    return Corpus(name="sst2", task="sentiment", train=train, dev=dev, labels=SENTIMENT_LABELS, source=str(folder),
+                  notes=notes)
 
 
 # ---------------------------------------------------------------- IMDB (Maas et al. 2011)

@@ -18,12 +18,8 @@ MIN_FILE_BYTES = 2_000  # smaller files are mostly boilerplate (a licence header
 MAX_FILE_BYTES = 80_000  # larger ones would dominate the mix
 HOLD_OUT_EVERY = 8  # every 8th picked file (sorted by name) is held out for evaluation
 PROPERTIES = ("in_string", "in_comment", "indent_depth", "line_position")
-PROPERTY_TITLES = {
-    "in_string": "inside a string literal",
-    "in_comment": "inside a comment",
-    "indent_depth": "indentation depth (blocks)",
-    "line_position": "position in the line",
-}
+PROPERTY_TITLES = dict(zip(PROPERTIES, ("inside a string literal", "inside a comment", "indentation depth (blocks)",
+                                        "position in the line")))
 
 
 def stdlib_folder() -> Path:
