@@ -67,7 +67,8 @@ with controls("Layer, units and order"):
     c1, c2 = st.columns(2, gap="large")
     max_units = page_data.MAX_UNITS
     if total_units > 1:
-        max_units = c1.slider("Units to show", 1, min(total_units, page_data.MAX_UNITS), min(total_units, page_data.MAX_UNITS),
+        most = min(total_units, page_data.MAX_UNITS)
+        max_units = c1.slider("Units to show", 1, most, most,
                               key="gates_max_units", help=f"At most {page_data.MAX_UNITS}, chosen by the order above")
     pages = window_tokens(len(tokens), page_data.MAX_TOKENS).n_pages
     page = c2.slider("Token page", 1, pages, 1, key="gates_page",

@@ -8,7 +8,7 @@ from lstm_viz.record.gradient_flow import gradient_flow
 from lstm_viz.training.summary import grad_norm_events
 from app_pages._common import (active_run, guarded, layer_direction, session_cached,
                            subject_and_input)
-from app_pages._view import controls, figure_style, link, seed_widget, share_view
+from app_pages._view import figure_style, link, seed_widget, share_view
 
 STYLE = figure_style()
 

@@ -7,7 +7,7 @@ from lstm_viz.explore import page_data
 from lstm_viz.analysis import CATEGORY_DESCRIPTIONS, select_units, truth_table, window_tokens
 from app_pages._common import (choose_input, guarded, layer_direction, require_subject, session_cached,
                            threshold_slider)
-from app_pages._view import controls, figure_style, link, seed_widget, share_view
+from app_pages._view import figure_style, link, seed_widget, share_view
 
 STYLE = figure_style()
 

@@ -43,7 +43,8 @@ def warnings_of(at) -> str:
 def require_builtin() -> str:
     specs = available_builtins()
     if not specs:
-        pytest.skip("no built-in trained model in lstm_viz/teaching/models (build them with python -m lstm_viz.teaching)")
+        pytest.skip("no built-in trained model in lstm_viz/teaching/models "
+                    "(build them with python -m lstm_viz.teaching)")
     return "builtin:" + specs[0].key
 
 

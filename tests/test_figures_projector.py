@@ -3,7 +3,6 @@ labels sit under every heatmap panel, no line hides under another, titles wrap i
 the truth-table square keeps its names outside the square where no dot can cover them."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from lstm_viz import figures
@@ -62,7 +61,8 @@ def texts(fig):
             if "title" in axis and axis["title"].get("text"):
                 out.append((f"{key} title", axis["title"]["font"]["size"], axis["title"]["font"]["color"]))
         if key.startswith("coloraxis") and "colorbar" in axis:
-            out.append((f"{key} colour bar", axis["colorbar"]["tickfont"]["size"], axis["colorbar"]["tickfont"]["color"]))
+            tick = axis["colorbar"]["tickfont"]
+            out.append((f"{key} colour bar", tick["size"], tick["color"]))
     for note in layout.get("annotations", []):
         out.append((f"annotation {note['text']!r}", note["font"]["size"], note["font"]["color"]))
     if fig.data and any(t.showlegend is not False for t in fig.data):

@@ -181,9 +181,9 @@ def build_gates_view(trace: Trace, tokens: Sequence[str], predicted: Optional[Se
 
     `tokens`: one per valid step; `predicted` / `gold`: tags per token shown under the heatmap columns
     (see `token_labels`); `tags` / `tag`: what by="correlation" correlates with; `names`: gates / states
-    to draw (default all; the unit line always shows all of them); `style`: figures.Style (projector mode). A ranking that cannot be
-    computed falls back to index order with a note; an out-of-range page is clamped; a `unit` that is not
-    drawn becomes the first drawn unit.
+    to draw (default all; the unit line always shows all of them); `style`: figures.Style (projector mode).
+    A ranking that cannot be computed falls back to index order with a note; an out-of-range page is clamped;
+    a `unit` that is not drawn becomes the first drawn unit.
     """
     notes = []
     n_tokens = int(trace.lengths[0])

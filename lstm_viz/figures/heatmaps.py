@@ -136,7 +136,8 @@ def _heatmap_figure(trace: Trace, names: Sequence[str], layer: int, direction: i
 
 def gate_heatmaps(trace: Trace, layer: int = 0, direction: int = 0, batch_index: int = 0,
                   tokens: Optional[Sequence[str]] = None, units: Units = None, gates: Optional[Sequence[str]] = None,
-                  window: Window = None, font_size: int = FONT_SIZE, style: Optional[Style] = None, title: Optional[str] = None) -> go.Figure:
+                  window: Window = None, font_size: int = FONT_SIZE, style: Optional[Style] = None,
+                  title: Optional[str] = None) -> go.Figure:
     """One panel per gate, then cell (LSTM) and hidden; tokens on x, units on y; valid steps only.
 
     `tokens`: labels per input position; `units`: unit ids or a UnitSelection (with an LSTM projection,

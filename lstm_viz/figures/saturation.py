@@ -51,7 +51,8 @@ def saturation_scatter(sat: Saturation, gate: Union[None, str, Sequence[str]] = 
 
 
 def gate_histograms(traces: Union[Trace, Sequence[Trace]], layer: int = 0, direction: int = 0,
-                    gates: Optional[Sequence[str]] = None, bins: int = 50, font_size: int = FONT_SIZE, style: Optional[Style] = None) -> go.Figure:
+                    gates: Optional[Sequence[str]] = None, bins: int = 50, font_size: int = FONT_SIZE,
+                    style: Optional[Style] = None) -> go.Figure:
     """One histogram per gate (default every gate) over all valid steps and units; fixed x ranges."""
     traces = as_traces(traces)
     style = resolve_style(font_size, style)

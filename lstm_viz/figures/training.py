@@ -81,7 +81,8 @@ def _line_style(key: Any, k: int) -> dict:
     return dict(color=MODEL_COLOURS[k % len(MODEL_COLOURS)], width=2)
 
 
-def gate_grad_norm_curves(events: Sequence[Mapping], font_size: int = FONT_SIZE, style: Optional[Style] = None) -> go.Figure:
+def gate_grad_norm_curves(events: Sequence[Mapping], font_size: int = FONT_SIZE,
+                          style: Optional[Style] = None) -> go.Figure:
     """One line per (layer, direction, gate) of the events' `gate_grad_norms`, on a log y-axis."""
     events = _check_events(events)
     style = resolve_style(font_size, style)
