@@ -81,7 +81,8 @@ _BASE_CSS = """
 .katex-display { overflow-x: auto; overflow-y: hidden; padding: 0.2rem 0; }
 """
 _PROJECTOR_CSS = """
-[data-testid="stMainBlockContainer"] { padding: 4rem 1.5rem 4rem 1.5rem;  /* the top bar is 3.75rem tall: titles stay below it */ max-width: 100%; }
+/* the top bar is 3.75rem tall: titles stay below it */
+[data-testid="stMainBlockContainer"] { padding: 4rem 1.5rem 4rem 1.5rem; max-width: 100%; }
 [data-testid="stMain"] h1 { font-size: 2.2rem; padding-top: 0; }
 [data-testid="stMain"] [data-testid="stCaptionContainer"] p { color: #222; }
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,

@@ -202,5 +202,5 @@ def _warn_if_not_finite(x: torch.Tensor, module: nn.Module) -> None:
     bad += [f"weight {name}" for name, w in module.named_parameters() if not bool(torch.isfinite(w).all())]
     if bad:
         shown = ", ".join(bad[:4]) + (f" and {len(bad) - 4} more" if len(bad) > 4 else "")
-        warnings.warn(f"{shown} hold NaN or infinite values: the recorded gates and states through them are NaN "
+        warnings.warn(f"NaN or infinite values in {shown}: the recorded gates and states through them are NaN "
                       "(blank in heatmaps).", NonFiniteWarning, stacklevel=3)
