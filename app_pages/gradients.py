@@ -1,18 +1,81 @@
 """Gradients: how far back in time the error signal reaches, in this model and in LSTM vs GRU vs plain RNN."""
 import streamlit as st
 
-from lstm_viz.explore import architectures, page_data
+from lstm_viz.explore import architectures, page_data, trained_siblings
+from lstm_viz.explore.architectures import KINDS
 from lstm_viz import figures
 from lstm_viz.analysis import forget_product
 from lstm_viz.record.gradient_flow import gradient_flow
 from lstm_viz.training.summary import grad_norm_events
-from app_pages._common import (active_run, guarded, layer_direction, session_cached,
+from app_pages._common import (active_run, guarded, layer_direction, session_cached, state,
                            subject_and_input)
 from app_pages._view import figure_style, link, seed_widget, share_view
 
 STYLE = figure_style()
 
 MAX_STEPS = 200  # the step-wise backward costs about a fused forward per step; longer inputs are cut
+SIBLINGS_KEY = "grad_siblings"  # session: model key ("run:NAME", "builtin:KEY") -> (siblings, own accuracy)
+BUDGETS = [15, 30, 60, 120, 300]  # seconds of training per missing architecture
+
+
+@st.cache_resource(show_spinner="Looking for the built-in model's training data...")
+def builtin_training(key: str):
+    """(KnownTraining, "") or (None, why): loads the recipe's corpus once per server."""
+    try:
+        return trained_siblings.training_of_builtin(key), ""
+    except trained_siblings.UnknownTraining as err:
+        return None, str(err)
+
+
+def known_training():
+    """How the shown model was trained, when that is known here: (KnownTraining, "") or (None, why not)."""
+    source, _, name = (state().active or "").partition(":")
+    if source == "builtin":
+        return builtin_training(name)
+    if source == "run" and active_run() is not None:
+        try:
+            return trained_siblings.training_of_run(active_run()), ""
+        except trained_siblings.UnknownTraining as err:
+            return None, str(err)
+    return None, "this model came from a file, and the data it was trained on is unknown"
+
+
+def train_missing(known, budget: int) -> bool:
+    """Train the missing architectures (progress shown) and keep them for this model in the session."""
+    bar = st.progress(0.0, text="Starting...")
+    done = {}
+    kinds = known.missing
+
+    def progress(kind: str, share: float) -> None:
+        k = kinds.index(kind)
+        bar.progress((k + share) / len(kinds), text=f"Training the {kind} ({share:.0%} of its planned steps; "
+                                                     f"at most {budget} s)")
+
+    for kind in kinds:
+        try:
+            done[kind] = trained_siblings.train_sibling(known, kind, budget, progress)
+        except (ValueError, RuntimeError) as err:  # a setting this architecture refuses, or a NaN loss
+            st.error(f"Could not train the {kind}: {err}")
+            return False
+    bar.progress(1.0, text="Measuring this model on the same split...")
+    own = trained_siblings.accuracy_of(subject.model, known)
+    st.session_state.setdefault(SIBLINGS_KEY, {})[state().active] = (done, own)
+    return True
+
+
+def trained_caption(known, siblings: dict, own_accuracy, targets_note: str) -> str:
+    corpus, split = known.corpus, known.eval_split
+    runs = "; ".join(f"{kind}: {s.steps:,} of {s.planned_steps:,} planned steps in {s.seconds:.0f} s"
+                     + (" (cut short by the time budget)" if s.cut_short else "") for kind, s in siblings.items())
+    accs = ", ".join([f"{known.arch} (this model) {trained_siblings.percent(own_accuracy)}"]
+                     + [f"{k} {trained_siblings.percent(s.accuracy)}" for k, s in siblings.items()])
+    return (f"**Trained models.** {' and '.join(siblings)} were trained here on {corpus.name} "
+            f"({len(corpus.train):,} training examples, the same split as {known.source}), with the same "
+            f"vocabulary, settings and seed ({known.train_config.seed}); {runs}"
+            + (f" ({known.arch}: {known.steps:,} steps)" if known.steps else "")
+            + f". Accuracy on the {split} split ({len(corpus.split(split)):,} examples): {accs}. Each model reads "
+            f"the same tokens through its own embedding; the loss is each model's own cross-entropy on "
+            f"{targets_note}.")
 
 st.title("Gradients")
 st.caption("‖dL/dh_t‖ is how strongly the loss still depends on the hidden state at step t, through every "
@@ -57,27 +120,58 @@ st.caption(f"Loss: the model's own {'tagging' if subject.task == 'pos' else 'cla
               "gated path." if gated else ""))
 
 st.subheader("LSTM vs GRU vs plain RNN")
-c1, c2 = st.columns(2)
-seed = int(c1.number_input("Seed of the untrained modules", 0, 9999, 0, key="grad_seed"))
-mode = c2.radio("Layout", ["overlay", "side_by_side"], horizontal=True, key="grad_layout",
+mode = st.radio("Layout", ["overlay", "side_by_side"], horizontal=True, key="grad_layout",
                 format_func=lambda m: m.replace("_", " "))
-sizes = guarded(architectures.module_sizes, subject.module)
-if sizes is not None:
-    with st.spinner("Running the three untrained modules..."):
-        cmp = session_cached("compare", subject, (key, seed), lambda: guarded(
-            architectures.compare_gradient_flow, sizes, probe.inputs, probe.lengths, seed))
+known, unknown_why = known_training()
+trained = st.session_state.get(SIBLINGS_KEY, {}).get(state().active) if known is not None else None
+if known is not None and trained is None:
+    c1, c2 = st.columns([2, 3])
+    budget = c1.select_slider("Training time per architecture (s)", BUDGETS, value=60, key="grad_budget",
+                              help="Each missing architecture trains with the model's own settings until its "
+                                   "epochs are done or this time is up, whichever comes first.")
+    running = active_run() is not None and active_run().is_running
+    c2.markdown(f"**{known.arch} is trained; {' and '.join(known.missing)} are not.** Train them on the same "
+                f"data ({known.dataset}, the same split), vocabulary, settings and seed "
+                f"({known.train_config.seed}) to compare trained models.")
+    if c2.button(f"Train {' and '.join(known.missing)} the same way", key="grad_train_siblings",
+                 disabled=running, help="Wait for the run to finish first." if running else None):
+        if train_missing(known, budget):
+            st.rerun()
+if trained is not None:
+    siblings, own_accuracy = trained
+    with st.spinner("Back-propagating through the three trained models..."):
+        cmp = session_cached("compare_trained", subject, (key, id(siblings)), lambda: guarded(
+            trained_siblings.compare_trained, subject, own_accuracy, siblings, probe, known))
     if cmp is not None:
         fps = {name: forget_product(tr, layer, direction) for name, tr in cmp.traces.items() if tr.gate_names}
-        st.plotly_chart(figures.gradient_flow_figure(cmp.flows, tokens=tokens, forget_product=fps, layer=layer,
-                                                     direction=direction, mode=mode, style=STYLE),
-                        width="stretch")
-        st.caption(f"Fresh, untrained nn.LSTM, nn.GRU and nn.RNN (tanh) with this model's sizes (input "
-                   f"{sizes.input_size}, {sizes.hidden_size} units, {sizes.num_layers} layer(s)"
-                   f"{', bidirectional' if sizes.bidirectional else ''}; PyTorch's default initialisation under "
-                   f"seed {seed}), fed the same inputs. All three get the same loss: a fixed random linear "
-                   "readout (a unit vector) of the top layer's final hidden state, so each starts from the same "
-                   "error signal at the last step. Untrained LSTM forget gates sit near 0.5, so even the LSTM "
-                   "forgets fast here; training usually opens them.")
+        st.plotly_chart(figures.gradient_flow_figure(
+            cmp.flows, tokens=tokens, forget_product=fps, layer=layer, direction=direction, mode=mode, style=STYLE,
+            title="trained " + " vs ".join(KINDS)), width="stretch")
+        st.caption(trained_caption(known, siblings, own_accuracy, cmp.targets_note))
+else:
+    seed = int(st.number_input("Seed of the untrained modules", 0, 9999, 0, key="grad_seed"))
+    sizes = guarded(architectures.module_sizes, subject.module)
+    if sizes is not None:
+        with st.spinner("Running the three untrained modules..."):
+            cmp = session_cached("compare", subject, (key, seed), lambda: guarded(
+                architectures.compare_gradient_flow, sizes, probe.inputs, probe.lengths, seed))
+        if cmp is not None:
+            flows, traces = cmp.labelled()
+            fps = {name: forget_product(tr, layer, direction) for name, tr in traces.items() if tr.gate_names}
+            st.plotly_chart(figures.gradient_flow_figure(
+                flows, tokens=tokens, forget_product=fps, layer=layer, direction=direction, mode=mode, style=STYLE,
+                title="untrained " + " vs ".join(KINDS) + " (random weights)"), width="stretch")
+            st.caption(f"**Untrained: random weights, not this model and not trained on any task.** Fresh "
+                       f"nn.LSTM, nn.GRU and nn.RNN (tanh) with this model's sizes (input {sizes.input_size}, "
+                       f"{sizes.hidden_size} units, {sizes.num_layers} layer(s)"
+                       f"{', bidirectional' if sizes.bidirectional else ''}; PyTorch's default initialisation "
+                       f"under seed {seed}), fed the same inputs. All three get the same loss: a fixed random "
+                       "linear readout (a unit vector) of the top layer's final hidden state, so each starts "
+                       "from the same error signal at the last step. Untrained LSTM forget gates sit near 0.5, "
+                       "so even the LSTM forgets fast here; training usually opens them. "
+                       + (f"To compare trained models, use a model whose training data is known here: "
+                          f"{unknown_why}." if known is None else
+                          "Train the missing architectures above to compare trained models."))
 
 st.subheader("Per-gate parameter gradients during training")
 run = active_run()

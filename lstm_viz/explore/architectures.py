@@ -20,6 +20,13 @@ from ..record.tracing import trace
 from ..record.results import GradientFlow, Trace
 
 KINDS = ("LSTM", "GRU", "RNN")  # torch.nn class names, in the order they are drawn
+UNTRAINED = "untrained, random weights"  # said in every legend entry of a fresh module
+
+
+def untrained_name(kind: str) -> str:
+    """The legend name of a fresh module, e.g. "GRU (untrained, random weights)": never mistaken for a
+    trained model."""
+    return f"{kind} ({UNTRAINED})"
 _CLASSES = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}
 
 
@@ -108,6 +115,11 @@ class Comparison:
     seed: int
     flows: dict[str, GradientFlow]  # kind name -> flow under the shared readout loss
     traces: dict[str, Trace]  # kind name -> trace of the same forward (LSTM/GRU gates, RNN states)
+
+    def labelled(self) -> tuple[dict[str, GradientFlow], dict[str, Trace]]:
+        """(flows, traces) keyed by legend names that say the weights are untrained (`untrained_name`)."""
+        return ({untrained_name(k): f for k, f in self.flows.items()},
+                {untrained_name(k): t for k, t in self.traces.items()})
 
 
 def compare_gradient_flow(sizes: Sizes, inputs: torch.Tensor, lengths: Optional[torch.Tensor] = None,

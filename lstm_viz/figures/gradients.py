@@ -34,12 +34,14 @@ def _forget_row(fp: np.ndarray, batch_index: int, n: int) -> np.ndarray:
 def gradient_flow_figure(flows: Mapping[str, GradientFlow], batch_index: int = 0,
                          tokens: Optional[Sequence[str]] = None, forget_product: ForgetProduct = None,
                          layer: int = 0, direction: int = 0, mode: str = "overlay",
-                         font_size: int = FONT_SIZE, style: Optional[Style] = None) -> go.Figure:
+                         font_size: int = FONT_SIZE, style: Optional[Style] = None,
+                         title: Optional[str] = None) -> go.Figure:
     """One line per model of ||dL/dh_t|| (solid) and, for an LSTM, ||dL/dc_t|| (dashed), over the valid steps.
 
     `flows`: name -> GradientFlow (e.g. {"LSTM": ..., "GRU": ..., "RNN": ...}). `forget_product`: an array
     ([T] or [B, T], from `analysis.forget_product`) drawn with the first LSTM/GRU model, or a dict name ->
     array. mode="overlay" draws all models on one log axis, "side_by_side" one panel each (shared y).
+    `title` goes before "gradient flow through time, layer ..." (e.g. "untrained LSTM vs GRU vs RNN").
     """
     if not isinstance(flows, Mapping) or not flows:
         raise ValueError("flows must be a non-empty dict of name -> GradientFlow")
@@ -93,5 +95,6 @@ def gradient_flow_figure(flows: Mapping[str, GradientFlow], batch_index: int = 0
         layout[xa].update(token_axis(longest_labels, longest_steps))
     layout["yaxis"]["title"] = dict(text="norm (log scale)")
     layout["legend"] = dict(orientation="h", y=-0.3)
-    return make_figure(data, layout, style, f"gradient flow through time, layer {layer} "
-                       f"{direction_label(direction % 2)}", height=28 * font_size)
+    where = f"layer {layer} {direction_label(direction % 2)}"
+    return make_figure(data, layout, style, f"{title}: gradient flow, {where}" if title
+                       else f"gradient flow through time, {where}", height=28 * font_size)

@@ -1,0 +1,69 @@
+"""AppTest of the Gradients page's LSTM vs GRU vs RNN: a run trained here offers to train the missing
+architectures the same way, then overlays three trained models; a model from a file gets untrained modules,
+named untrained in every legend entry and in the caption."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .apptest_util import assert_clean, button
+from .test_app_analysis_pages import cold_start, open_with, tiny_run
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def compare_figure(at) -> dict:
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    found = [f for f in figs if " vs " in f["layout"]["title"]["text"]]
+    assert len(found) == 1, [f["layout"]["title"]["text"] for f in figs]
+    return found[0]
+
+
+def captions(at) -> str:
+    return " ".join(c.value for c in at.caption)
+
+
+def test_a_run_trained_here_gets_trained_siblings():
+    at = cold_start("app_pages/gradients.py")  # the tutorial tagger, trained here
+    fig = compare_figure(at)
+    assert fig["layout"]["title"]["text"].startswith("untrained LSTM vs GRU vs RNN (random weights)")
+    assert all("(untrained, random weights)" in d["name"] for d in fig["data"])
+    assert "Untrained: random weights" in captions(at)
+    button(at, "Train GRU and RNN the same way").click()
+    at.run()
+    assert_clean(at)
+    fig = compare_figure(at)
+    assert fig["layout"]["title"]["text"].startswith("trained LSTM vs GRU vs RNN")
+    names = {d["name"].split(" ‖")[0].split(" forget")[0].split(" update")[0] for d in fig["data"]}
+    assert any(n.startswith("LSTM (this model, dev acc.") for n in names), names
+    assert any(n.startswith("GRU (trained here, dev acc.") for n in names), names
+    assert any(n.startswith("RNN (trained here, dev acc.") for n in names), names
+    assert not any("untrained" in d["name"] for d in fig["data"])
+    text = captions(at)
+    # the tutorial's 300 epochs of two sentences, fixed order: 600 steps each, like the LSTM itself
+    assert "GRU: 600 of 600 planned steps" in text and "RNN: 600 of 600 planned steps" in text
+    assert "the same split as the run 'Tutorial tagger'" in text and "seed (0)" in text
+    assert "cut short" not in text
+    at.radio(key="grad_layout").set_value("side_by_side").run()
+    assert_clean(at)
+    assert "xaxis3" in compare_figure(at)["layout"]
+
+
+def test_a_model_from_a_file_is_compared_with_untrained_modules_named_so():
+    at = open_with("app_pages/gradients.py", tiny_run("lstm"), as_file=True)
+    assert not [b for b in at.button if b.label.startswith("Train GRU")]
+    fig = compare_figure(at)
+    assert fig["data"] and all("untrained, random weights" in d["name"] for d in fig["data"])
+    text = captions(at)
+    assert "Untrained: random weights, not this model" in text and "came from a file" in text
+
+
+def test_a_gru_run_trains_lstm_and_rnn():
+    at = open_with("app_pages/gradients.py", tiny_run("gru"))
+    button(at, "Train LSTM and RNN the same way").click()
+    at.run()
+    assert_clean(at)
+    names = " ".join(d["name"] for d in compare_figure(at)["data"])
+    assert "GRU (this model" in names and "LSTM (trained here" in names and "RNN (trained here" in names
+    assert "LSTM: 8 of 8 planned steps" in captions(at)  # tiny_run: 4 epochs x 2 sentences
