@@ -74,8 +74,11 @@ def projector_switch() -> None:
 
 
 # Streamlit draws metric values at 2.25rem (a narrow column shows "0.…") and lets a wide formula spill out
-# of its column; these rules hold in both modes, the larger text only in projector mode.
+# of its column; these rules hold in both modes, the larger text only in projector mode. The main column starts
+# just under the 3.75rem top bar (Streamlit's 6rem would push a page's figure below the fold at 1280x720).
 _BASE_CSS = """
+[data-testid="stMainBlockContainer"] { padding-top: 4rem; }
+[data-testid="stMain"] h1 { font-size: 2.2rem; padding-top: 0; }
 [data-testid="stMetricValue"], [data-testid="stMain"] [data-testid="stMetricValue"] p { font-size: 1.75rem; }
 [data-testid="stMetricValue"] > div { overflow: visible; text-overflow: clip; }
 .katex-display { overflow-x: auto; overflow-y: hidden; padding: 0.2rem 0; }
@@ -83,7 +86,6 @@ _BASE_CSS = """
 _PROJECTOR_CSS = """
 /* the top bar is 3.75rem tall: titles stay below it */
 [data-testid="stMainBlockContainer"] { padding: 4rem 1.5rem 4rem 1.5rem; max-width: 100%; }
-[data-testid="stMain"] h1 { font-size: 2.2rem; padding-top: 0; }
 [data-testid="stMain"] [data-testid="stCaptionContainer"] p { color: #222; }
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.2rem; color: #111; }

@@ -13,13 +13,12 @@ GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "g": "candidate g", "o"
               "r": "reset gate r", "z": "update gate z", "n": "candidate n"}
 
 st.title("Cell anatomy")
-st.markdown("One step of a single LSTM unit and of a single GRU unit, with PyTorch's equations and weight layout. "
-            "Pick an interpretable weight preset, move the input $x_t$ and the previous state, and watch every "
-            "gate. Each preset has 1 input and 1 unit, so every number on this page is a scalar.")
-with st.expander("Truth-table thresholds"):
-    low, high = st.slider("A gate is *closed* below the first value and *open* above the second", 0.0, 1.0,
-                          (0.1, 0.9), 0.05, key="ca_thresholds")
-
+st.caption("One step of a single LSTM unit and of a single GRU unit (1 input, 1 unit: every number is a scalar), "
+           "with PyTorch's equations. Pick a weight preset, move $x_t$ and the previous state, watch every gate.")
+# the thresholds' slider sits at the end of the page (the gate values come first, above the fold); its value
+# is read here, before it is drawn, so both tabs use it
+THRESHOLDS = (0.1, 0.9)
+low, high = st.session_state.get("ca_thresholds", THRESHOLDS)
 
 def edited_weights(kind: str, preset: cell_step.CellPreset, gates: tuple[str, ...]) -> cell_step.CellWeights:
     """The preset's weights, each (w_x, w_h, b) editable; keys include the preset so a new preset starts fresh."""
@@ -84,39 +83,43 @@ def region_note(region: str, where: str) -> None:
 lstm_tab, gru_tab = st.tabs(["LSTM", "GRU"])
 
 with lstm_tab:
-    name = st.selectbox("Weight preset", list(cell_step.LSTM_PRESETS), key="ca_lstm_preset")
+    c0, c1, c2, c3 = st.columns(4)
+    name = c0.selectbox("Weight preset", list(cell_step.LSTM_PRESETS), key="ca_lstm_preset")
     preset = cell_step.LSTM_PRESETS[name]
-    st.info(preset.description)
-    weights = edited_weights("lstm", preset, ("i", "f", "g", "o"))
-    c1, c2, c3 = st.columns(3)
+    c0.caption(preset.description)
     x = c1.slider("input $x_t$", -2.0, 2.0, 1.0, 0.1, key="ca_lstm_x")
     h_prev = c2.slider("previous hidden $h_{t-1}$", -1.0, 1.0, 0.0, 0.05, key="ca_lstm_h")
     c_prev = c3.slider("previous cell $c_{t-1}$", -3.0, 3.0, 0.5, 0.1, key="ca_lstm_c")
+    weights = edited_weights("lstm", preset, ("i", "f", "g", "o"))
     step = cell_step.lstm_step([x], [h_prev], [c_prev], weights)
     metrics(step, {"i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o",
                    "c": "cell c_t", "h": "hidden h_t"})
+    region = gate_region("lstm", step["i"][0], step["f"][0], low, high)
+    region_note(region, f"i = {step['i'][0]:.3f}, f = {step['f'][0]:.3f}")
+    st.plotly_chart(figures.truth_table_diagram(i=step["i"], f=step["f"], low=low, high=high, style=figure_style()),
+                    key="ca_lstm_diagram", width="content")
     st.subheader("Equations at these values")
     gate_equations(step, ("i", "f", "g", "o"), cell_step.LSTM_EQUATIONS)
     subst = cell_step.substituted_equations(step)
     for k in ("c", "h"):
         st.latex(cell_step.LSTM_EQUATIONS[k])
         st.latex(subst[k])
-    region = gate_region("lstm", step["i"][0], step["f"][0], low, high)
-    region_note(region, f"i = {step['i'][0]:.3f}, f = {step['f'][0]:.3f}")
-    st.plotly_chart(figures.truth_table_diagram(i=step["i"], f=step["f"], low=low, high=high, style=figure_style()),
-                    key="ca_lstm_diagram", width="content")
     sequence_chart("lstm", preset, weights)
 
 with gru_tab:
-    name = st.selectbox("Weight preset", list(cell_step.GRU_PRESETS), key="ca_gru_preset")
+    c0, c1, c2 = st.columns(3)
+    name = c0.selectbox("Weight preset", list(cell_step.GRU_PRESETS), key="ca_gru_preset")
     preset = cell_step.GRU_PRESETS[name]
-    st.info(preset.description)
-    weights = edited_weights("gru", preset, ("r", "z", "n"))
-    c1, c2 = st.columns(2)
+    c0.caption(preset.description)
     x = c1.slider("input $x_t$", -2.0, 2.0, 1.0, 0.1, key="ca_gru_x")
     h_prev = c2.slider("previous hidden $h_{t-1}$", -1.0, 1.0, 0.5, 0.05, key="ca_gru_h")
+    weights = edited_weights("gru", preset, ("r", "z", "n"))
     step = cell_step.gru_step([x], [h_prev], weights)
     metrics(step, {"r": "reset gate r", "z": "update gate z", "n": "candidate n", "h": "hidden h_t"})
+    region = gate_region("gru", step["r"][0], step["z"][0], low, high)
+    region_note(region, f"r = {step['r'][0]:.3f}, z = {step['z'][0]:.3f}")
+    st.plotly_chart(figures.gru_truth_table_diagram(r=step["r"], z=step["z"], low=low, high=high,
+                                                    style=figure_style()), key="ca_gru_diagram", width="content")
     st.subheader("Equations at these values")
     gate_equations(step, ("r", "z"), cell_step.GRU_EQUATIONS)
     subst = cell_step.substituted_equations(step)
@@ -125,10 +128,9 @@ with gru_tab:
         st.latex(subst[k])
     st.caption("PyTorch's GRU: $z = 1$ keeps the old state, and the reset gate multiplies "
                "$W_{hn} h_{t-1} + b_{hn}$ inside the candidate.")
-    region = gate_region("gru", step["r"][0], step["z"][0], low, high)
-    region_note(region, f"r = {step['r'][0]:.3f}, z = {step['z'][0]:.3f}")
-    st.plotly_chart(figures.gru_truth_table_diagram(r=step["r"], z=step["z"], low=low, high=high,
-                                                    style=figure_style()), key="ca_gru_diagram", width="content")
     sequence_chart("gru", preset, weights)
 
+with st.expander("Truth-table thresholds"):
+    st.slider("A gate is *closed* below the first value and *open* above the second", 0.0, 1.0, THRESHOLDS, 0.05,
+              key="ca_thresholds")
 share_view()

@@ -9,9 +9,9 @@ from app_pages._step_through import step_through_panel
 from app_pages._view import controls, figure_style, link, projector_on, seed_widget, share_view
 
 st.title("Gates")
-st.caption("Each column is a token, each row a unit. Sigmoid gates share one colour scale on [0, 1]; the "
-           "candidate and the hidden state are on [-1, 1]; the cell state is centred at 0. Colours never "
-           "rescale when you page or pick units.")
+# the figure comes first, right under the title (a fresh browser at 1280x720 sees it without scrolling); the
+# notices, the input and the settings it is drawn with follow below it
+figure_slot = st.container()
 
 subject, probe = subject_and_input("the Gates page", key="gates")
 key = page_data.input_key(probe)
@@ -25,6 +25,21 @@ def predict():
         return None, f"Could not predict: {err}"
 
 
+def gate_flipper(panels: list[str]) -> None:
+    """Projector mode's one panel at a time: Back, the panel's name, Next (under the figure)."""
+    def flip(delta: int) -> None:
+        k = panels.index(st.session_state["gates_one"])
+        st.session_state["gates_one"] = panels[(k + delta) % len(panels)]
+
+    b1, b2, b3 = st.columns([1, 3, 1])
+    b1.button("Back", icon=":material/chevron_left:", on_click=flip, args=(-1,), key="gates_prev_panel",
+              help="The previous gate or state", width="stretch")
+    b2.segmented_control("Gate or state", panels, format_func=lambda n: LONG_NAMES[n].split(":")[0],
+                         key="gates_one", label_visibility="collapsed")
+    b3.button("Next", icon=":material/chevron_right:", on_click=flip, args=(1,), key="gates_next_panel",
+              help="The next gate or state", width="stretch")
+
+
 predicted, why = session_cached("predict", subject, key, predict)
 if why:
     st.warning(why)
@@ -34,7 +49,7 @@ gold = probe.targets[0] if probe.targets else None
 # what the model says about this input
 pos_tags = predicted[0] if predicted and subject.task == "pos" else None
 if subject.task == "sentiment" and predicted:
-    st.markdown(f"**Predicted sentiment:** {predicted[0]}" + (f" (gold: {gold})" if gold is not None else ""))
+    figure_slot.markdown(f"**Predicted sentiment:** {predicted[0]}" + (f" (gold: {gold})" if gold is not None else ""))
 elif pos_tags is not None:
     st.caption("Predicted tags are shown under each token" + (" (✗ marks a wrong one, then the gold tag)."
                                                              if gold is not None else "."))
@@ -87,17 +102,6 @@ if projector_on():
     if st.session_state.get("gates_one") not in panels:
         st.session_state["gates_one"] = panels[0]
 
-    def flip(delta: int) -> None:
-        k = panels.index(st.session_state["gates_one"])
-        st.session_state["gates_one"] = panels[(k + delta) % len(panels)]
-
-    b1, b2, b3 = st.columns([1, 3, 1])
-    b1.button("Back", icon=":material/chevron_left:", on_click=flip, args=(-1,), key="gates_prev_panel",
-              help="The previous gate or state", width="stretch")
-    b2.segmented_control("Gate or state", panels, format_func=lambda n: LONG_NAMES[n].split(":")[0],
-                         key="gates_one", label_visibility="collapsed")
-    b3.button("Next", icon=":material/chevron_right:", on_click=flip, args=(1,), key="gates_next_panel",
-              help="The next gate or state", width="stretch")
     shown = [st.session_state.get("gates_one") or panels[0]]  # a segmented control can be clicked off
 
 seed_widget("gates_unit", view_link.units[0] if view_link.units else None, range(recording.hidden_size), "unit")
@@ -107,9 +111,15 @@ view = guarded(page_data.build_gates_view, recording, tokens, pos_tags, gold if 
                style=style)
 if view is None:
     st.stop()
-for note in view.notes:
-    st.info(note)
-st.plotly_chart(view.heatmaps, width="stretch")
+with figure_slot:
+    for note in view.notes:
+        st.info(note)
+    st.plotly_chart(view.heatmaps, width="stretch")
+    if projector_on():
+        gate_flipper(panels)
+    st.caption("Each column is a token, each row a unit. Sigmoid gates share one colour scale on [0, 1]; the "
+               "candidate and the hidden state are on [-1, 1]; the cell state is centred at 0. Colours never "
+               "rescale when you page or pick units.")
 
 st.subheader("One unit along the input")
 ids = view.units.ids.tolist()

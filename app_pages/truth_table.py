@@ -39,6 +39,7 @@ n<sub>t</sub> = tanh(W x<sub>t</sub> + r<sub>t</sub> · (U h<sub>t-1</sub>)). It
 """
 
 st.title("Truth table")
+figure_slot = st.container()  # the figure right under the title (above the fold at 1280x720); settings below it
 subject = require_subject("the Truth table page")
 if subject.kind == "rnn":
     st.info("This model is a plain RNN: $h_t = \\tanh(W x_t + U h_{t-1} + b)$. It has "
@@ -78,7 +79,7 @@ if units.note:
 fig = guarded(figures.truth_table_heatmap, table, layer, direction, 0, tokens=tokens, units=units, window=window,
               style=STYLE)
 if fig is not None:
-    st.plotly_chart(fig, width="stretch")
+    figure_slot.plotly_chart(fig, width="stretch")
 shares = guarded(figures.truth_table_shares, table, layer, direction, 0, tokens=tokens, window=window,
                  style=STYLE)
 if shares is not None:

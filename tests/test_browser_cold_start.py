@@ -1,0 +1,99 @@
+"""Real browser, cold start: a fresh server and a fresh browser context at 1280x720 reach the Gates page of the
+trained built-in model in at most two clicks, with its gate heatmap inside the first screen (no scrolling) and
+its gates saturated. The seconds from navigation to the heatmap being drawn are printed, never asserted
+(a machine shared with other work is slow, not broken)."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from .browser_util import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, no_exception_on_page, require_browser, \
+    streamlit_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
+
+VIEWPORT = {"width": 1280, "height": 720}
+HEATMAP = ".js-plotly-plot .hm image"  # plotly draws each heatmap panel as one <image>
+# the first chart's first panel: its title, cells and token labels (the whole chart when it has one panel)
+FIRST_PANEL = """() => {
+  const plot = document.querySelector('.js-plotly-plot');
+  const panel = plot.querySelector('.cartesianlayer .subplot.xy');
+  const boxes = [panel, plot.querySelector('.infolayer .annotation')].filter(Boolean)
+    .map(e => e.getBoundingClientRect());
+  return {left: Math.min(...boxes.map(b => b.left)), top: Math.min(...boxes.map(b => b.top)),
+          right: Math.max(...boxes.map(b => b.right)), bottom: Math.max(...boxes.map(b => b.bottom)),
+          panels: plot.querySelectorAll('.cartesianlayer .subplot').length};
+}"""
+WHOLE_CHART = """() => { const b = document.querySelector('.js-plotly-plot').getBoundingClientRect();
+  return {left: b.left, top: b.top, right: b.right, bottom: b.bottom}; }"""
+# the sigmoid gates plotly drew (name -> z values), read from the chart in the page
+GATES = """() => Object.fromEntries(document.querySelector('.js-plotly-plot')._fullData
+  .filter(t => ['i', 'f', 'o'].includes(t.name)).map(t => [t.name, t.z]))"""
+
+
+def _inside(box: dict, what: str) -> None:
+    assert box["top"] >= 0 and box["left"] >= 0, f"{what} starts outside the screen: {box}"
+    assert box["bottom"] <= VIEWPORT["height"] and box["right"] <= VIEWPORT["width"], \
+        f"{what} reaches past the 1280x720 screen (needs scrolling): {box}"
+
+
+def _saturated_share(page) -> float:
+    gates = page.evaluate(GATES)
+    assert gates, "the chart shows no sigmoid gate"
+    values = np.concatenate([np.asarray(z, dtype=float).ravel() for z in gates.values()])
+    values = values[np.isfinite(values)]
+    assert values.size
+    return float(((values < 0.1) | (values > 0.9)).mean())
+
+
+def _heatmap_seconds(page, start: float) -> float:
+    page.locator(HEATMAP).first.wait_for(state="visible", timeout=180_000)
+    return time.perf_counter() - start
+
+
+def test_cold_start_shows_a_trained_gate_heatmap_on_the_first_screen():
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    timings = []
+    with streamlit_server() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            # 1. default mode, as a new user: the home page, then one click on "Gates" in the sidebar
+            context = browser.new_context(viewport=VIEWPORT)
+            context.set_default_timeout(180_000)
+            page = context.new_page()
+            start = time.perf_counter()
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("link", name="Gates").click()  # click 1 of at most 2
+            timings.append(("fresh server, home page + 1 click", _heatmap_seconds(page, start)))
+            page.wait_for_timeout(500)  # let plotly finish laying the chart out
+            no_exception_on_page(page)
+            page.screenshot(path=str(SCREENSHOTS / "cold_start_gates_1280x720.png"))
+            panel = page.evaluate(FIRST_PANEL)
+            assert panel["panels"] > 1  # every gate and state, stacked ...
+            _inside(panel, "the input gate's panel")  # ... the first of them whole on the first screen
+            assert _saturated_share(page) >= 0.25  # a trained model: gates mostly shut or open
+            context.close()
+
+            # 2. projector mode, a prepared link: no click, one panel at a time, the whole chart on screen
+            for run in ("first", "second"):
+                context = browser.new_context(viewport=VIEWPORT)
+                context.set_default_timeout(180_000)
+                page = context.new_page()
+                start = time.perf_counter()
+                page.goto(f"{url}/gates?projector=1", wait_until="domcontentloaded")
+                timings.append((f"link ?projector=1, no click ({run} fresh context)", _heatmap_seconds(page, start)))
+                page.wait_for_timeout(500)
+                no_exception_on_page(page)
+                page.screenshot(path=str(SCREENSHOTS / f"cold_start_gates_projector_{run}_1280x720.png"))
+                _inside(page.evaluate(WHOLE_CHART), "the gate heatmap")
+                assert _saturated_share(page) >= 0.25
+                context.close()
+        finally:
+            browser.close()
+    for what, seconds in timings:
+        print(f"cold start to the Gates heatmap, {what}: {seconds:.1f} s")
