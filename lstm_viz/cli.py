@@ -18,6 +18,8 @@ import torch
 from .training.models import ARCHS, PRESETS, ModelConfig, build_model, load_glove, preset
 from .data.splits import hold_out_dev
 from .training import TRAIN_PRESETS, TrainConfig, Trainer, build_encoder, evaluate
+from .training.building import seeded_model, set_forget_bias
+from .cli_alarms import add_alarm_options, alarm_config, alarms_json, watch_alarms
 
 EXIT_USAGE = 2  # bad options, missing or unreadable files
 EXIT_FAILED = 1  # training ran but failed (e.g. the loss became NaN)
@@ -84,7 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--min-freq", type=_positive_int, help="rarer training words become <unk>")
     t.add_argument("--glove", metavar="FILE", help="initialise word embeddings from a GloVe text file "
                    "(its dimension must equal --embed)")
+    t.add_argument("--forget-bias", type=float, metavar="B",
+                   help="initialise every LSTM forget-gate bias to B (1: common advice; 8 saturates the gates)")
     t.add_argument("--epochs", type=_positive_int, help="passes over the training data")
+    t.add_argument("--lr-decay", type=float, metavar="F", help="multiply the learning rate by F after each epoch")
     t.add_argument("--batch-size", type=_positive_int, metavar="B", help="sequences per step")
     t.add_argument("--lr", type=_positive_float, help="learning rate")
     t.add_argument("--optimizer", choices=("sgd", "adam"), help="optimizer")
@@ -102,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=_positive_int, help="CPU threads for torch (default: torch's choice)")
     t.add_argument("--out", metavar="FILE", help="save a checkpoint (plain data) to this file")
     t.add_argument("--json", action="store_true", help="print one JSON object with the results as the last line")
-    t.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    t.add_argument("--quiet", action="store_true", help="no progress or alarm lines on stderr")
+    add_alarm_options(t)
 
     e = sub.add_parser("evaluate", help="evaluate a saved checkpoint on a dataset",
                        description="Accuracy and loss of a checkpoint on the dev and test splits of a dataset.",
@@ -157,16 +163,19 @@ def _train_config(args, data: str, has_dev: bool) -> TrainConfig:
                         else "default"]
     changes = {k: v for k, v in {
         "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
-        "max_steps": args.max_steps, "time_budget_s": args.time_budget}.items() if v is not None}
+        "max_steps": args.max_steps, "time_budget_s": args.time_budget, "lr_decay": args.lr_decay,
+        "probe_every": args.probe_every, "monitor_budget": args.monitor_share}.items() if v is not None}
     if args.optimizer == "sgd" and args.lr is None and cfg.optimizer != "sgd":
         changes["lr"] = 0.1
     if args.optimizer == "adam" and args.lr is None and cfg.optimizer != "adam":
         changes["lr"] = 1e-3
     if args.clip is not None:
         changes["clip_grad_norm"] = args.clip if args.clip > 0 else None
-    # The command line shows no gates: keep probes and gate norms rare (they cost little, but nothing reads them).
+    # The command line shows no gates: probes only feed the alarms (within the monitoring share), no gate norms.
+    if not args.alarms:
+        changes["probe_every"] = 0
     changes.update(device=args.device, seed=args.seed, restore_best=has_dev and not args.keep_last,
-                   probe_every=0, grad_norm_every=0, log_every=10)
+                   grad_norm_every=0, log_every=10)
     return replace(cfg, **changes)
 
 
@@ -209,6 +218,7 @@ def cmd_train(args) -> int:
     if args.out:  # before any work: a run that cannot be saved is refused now, not after training (H3)
         from .files.out_paths import check_writable_file
         check_writable_file(args.out, "--out")
+    alarms = alarm_config(args) if args.alarms else None  # bad thresholds are refused before any work
     corpus = _load_corpus(args.data, args.task, args.limit)
     corpus = hold_out_dev(corpus, args.dev_fraction, args.seed)
     task = args.task or corpus.task
@@ -222,7 +232,11 @@ def cmd_train(args) -> int:
             model = build_model(model_config, len(encoder.vocab), len(encoder.labels),
                                 len(encoder.char_vocab) if encoder.char_vocab else 0)
         model.set_embeddings(load_glove(args.glove, encoder.vocab, model_config.embed_dim))
+    if args.forget_bias is not None:
+        model = model if model is not None else seeded_model(model_config, encoder, train_config.seed)
+        set_forget_bias(model, args.forget_bias)
     trainer = Trainer(model_config, train_config, corpus, encoder=encoder, model=model)
+    watcher = watch_alarms(trainer, alarms, args.quiet) if alarms is not None else None
     trainer.add_callback("on_epoch_end", _progress_printer(trainer, args.quiet))
     if not args.quiet:
         n_params = sum(p.numel() for p in trainer.model.parameters())
@@ -262,7 +276,8 @@ def cmd_train(args) -> int:
             "epochs": snap.epoch, "steps": snap.step, "train_seconds": round(seconds, 3),
             "tokens_per_second": round(snap.metrics.get("tokens_seen", 0) / seconds, 1) if seconds > 0 else None,
             "device": str(trainer.device), "params": sum(p.numel() for p in model.parameters()),
-            "out": args.out if args.out and snap.status != "failed" else None,
+            "out": args.out if args.out and snap.status != "failed" else None, "alarms": alarms_json(watcher),
+            "monitoring_share": snap.metrics.get("monitoring_share"),
         }), flush=True)
     return EXIT_FAILED if snap.status == "failed" else 0
 

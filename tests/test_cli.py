@@ -113,3 +113,42 @@ def test_train_sentiment_gru_in_process(tmp_path, capsys):
     assert main(["evaluate", str(out), "--data", "generated-sentiment", "--limit", "100", "--split", "test",
                  "--json"]) == 0
     assert _last_json(capsys.readouterr().out)["test_accuracy"] == result["test_accuracy"]
+
+
+ALARM_RUN = ["train", "--data", "generated-pos", "--limit", "160", "--embed", "16", "--hidden", "16", "--no-char",
+             "--epochs", "2", "--batch-size", "8", "--probe-every", "10", "--monitor-share", "0", "--threads", "1",
+             "--json"]
+
+
+def test_train_prints_the_saturation_alarm_as_it_is_raised(capsys):
+    """Forget-gate biases at +8 saturate f from the first probe: with probes at steps 0, 10, 20, ... and the
+    default patience of 3, the alarm comes at step 20, in the log before the epoch-1 line, and in the JSON."""
+    assert main([*ALARM_RUN, "--forget-bias", "8"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    alarm_lines = [i for i, line in enumerate(lines) if line.startswith("ALARM saturation: step 20: gate f")]
+    assert len(alarm_lines) == 2  # both directions, once each
+    assert "above 0.9) for 3 probes in a row (see the saturation view)" in lines[alarm_lines[0]]
+    first_epoch = next(i for i, line in enumerate(lines) if line.startswith("epoch 1/2"))
+    assert max(alarm_lines) < first_epoch  # printed as it happened, not at the end
+    alarms = _last_json(captured.out)["alarms"]
+    assert {(a["kind"], a["gate"], a["layer"], a["direction"], a["step"]) for a in alarms} == {
+        ("saturation", "f", 0, 0, 20), ("saturation", "f", 0, 1, 20)}
+    assert all(a["value"] > 0.99 and a["view"] == "saturation" for a in alarms)
+
+
+def test_a_normal_run_prints_no_alarm_and_thresholds_are_flags(capsys):
+    assert main(ALARM_RUN) == 0
+    captured = capsys.readouterr()
+    assert "ALARM" not in captured.err and _last_json(captured.out)["alarms"] == []
+    # thresholds are configurable: call a gate saturated already outside 0.45-0.55, on 10% of its values
+    assert main([*ALARM_RUN, "--saturation-low", "0.45", "--saturation-high", "0.55", "--saturation-share",
+                 "0.1", "--alarm-patience", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "ALARM saturation: step 0: gate" in captured.err
+    assert "below 0.45" in captured.err and "above 0.55" in captured.err
+    assert main([*ALARM_RUN, "--saturation-low", "0.9", "--saturation-high", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "--saturation-low" in err and "need 0 <= low < high <= 1" in err and len(err.strip().splitlines()) == 1
+    assert main([*ALARM_RUN, "--no-alarms"]) == 0
+    assert _last_json(capsys.readouterr().out)["alarms"] == []

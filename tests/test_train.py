@@ -100,6 +100,40 @@ def test_monitoring_budget_caps_probe_and_norm_time():
     assert [p.step for p in uncapped.probes] == list(range(0, 101, cfg.probe_every)) + [100]
 
 
+def test_monitoring_share_holds_with_the_first_and_last_probe_counted():
+    """MonitorBudget on a fake clock: a probe costs 2 training steps (the tutorial's case), per-gate norms 0.1
+    step. Probes due every 5 steps wait until their measured cost fits; the forced first and last probe count,
+    and room is kept for the last one, so the whole run stays within 5% at every point after the first probe
+    has been paid for, and at the end; the share is used, not wasted."""
+    from lstm_viz.training.monitoring import MonitorBudget
+
+    now = [0.0]
+    clock = lambda: now[0]  # noqa: E731
+    def cost(seconds):
+        def fn():
+            now[0] += seconds
+            return seconds
+        return fn
+    budget = MonitorBudget(0.05, clock=clock)
+    budget.start("probe")
+    probes = [0] if budget.run("probe", cost(2.0), force=True) else []
+    due, norms = False, 0
+    for step in range(1, 2001):
+        now[0] += 1.0  # one training step
+        if step % 10 == 0:
+            norms += budget.run("norms", cost(0.1)) is not None
+        due = due or step % 5 == 0
+        if due and budget.allows("probe"):
+            due = False
+            probes.append(step) if budget.run("probe", cost(2.0), force=True) else None
+        if step >= 200:
+            assert budget.spent_s + 2.0 <= 0.05 * (now[0] - budget.t0) + 1e-9  # the last probe still fits
+    budget.run("probe", cost(2.0), force=True)
+    assert budget.used_share <= 0.05
+    assert budget.used_share > 0.045 and 30 < len(probes) < 50 and norms > 0
+    assert MonitorBudget(0.0, clock=clock).allows("probe")  # 0: no cap
+
+
 def test_probes_and_events_stay_bounded():
     corpus = generated_pos_corpus(n_train=60, n_dev=5, n_test=5)
     cfg = replace(QUIET, batch_size=2, max_steps=60, probe_every=1, max_probes=5, max_events=10,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -171,15 +171,20 @@ class AlarmWatcher:
             self._alarms.extend(raised)
         return raised
 
-    def attach(self, trainer: Any, gradients: bool = True) -> None:
-        """Observe every probe of `trainer` (its `on_probe` callback, in the training thread).
+    def attach(self, trainer: Any, gradients: bool = True,
+               on_alarm: Optional[Callable[[Alarm], None]] = None) -> None:
+        """Observe every probe of `trainer` (its `on_probe` callback, in the training thread; the trainer's
+        monitoring share counts this time as part of the probe).
 
         gradients: also follow the gradient through the cell state on the probe batch (LSTM only), with the
-        stand-in loss 0.5 * ||final states||^2 (what reaches the end of each sequence)."""
+        stand-in loss 0.5 * ||final states||^2 (what reaches the end of each sequence).
+        on_alarm: called with each alarm as it is raised (e.g. the CLI prints it)."""
         def on_probe(t: Any) -> None:
             probe = t.snapshot().probes[-1]
             flow = probe_cell_flow(t.model, t.probes.batch) if gradients and probe.kind == "lstm" else None
-            self.observe(probe, flow=flow)
+            for alarm in self.observe(probe, flow=flow):
+                if on_alarm is not None:
+                    on_alarm(alarm)
 
         trainer.add_callback("on_probe", on_probe)
 

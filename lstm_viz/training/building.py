@@ -41,6 +41,21 @@ def seeded_model(model_config: ModelConfig, encoder: BatchEncoder, seed: int) ->
                            len(encoder.char_vocab) if encoder.char_vocab else 0)
 
 
+def set_forget_bias(model: Model, value: float) -> None:
+    """Set every forget-gate bias of an LSTM `model.rnn` to `value` (bias_ih; bias_hh's forget part to 0).
+    1 is the usual advice (Jozefowicz et al. 2015); +8 saturates the gates (what the saturation alarm catches)."""
+    rnn = model.rnn
+    if not isinstance(rnn, torch.nn.LSTM):
+        raise ValueError(f"a forget-gate bias needs an LSTM; this model's recurrent layer is {type(rnn).__name__}")
+    H = rnn.hidden_size
+    with torch.no_grad():
+        for name, p in rnn.named_parameters():  # gate order i, f, g, o: rows H..2H are the forget gate
+            if name.startswith("bias_ih"):
+                p[H:2 * H] = value
+            elif name.startswith("bias_hh"):
+                p[H:2 * H] = 0.0
+
+
 def build_optimizer(params: Sequence[torch.nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)

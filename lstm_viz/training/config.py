@@ -40,8 +40,10 @@ class TrainConfig:
     probe_max_len: int = 40  # probe examples are cut to this many tokens
     max_probes: int = 40  # bound on kept probes; older ones are thinned (the first and newest stay)
     guard_nan: bool = True  # copy the weights each step so a NaN/inf loss can restore the last good ones
-    monitor_budget: float = 0.05  # probes and per-gate grad norms use at most this share of the training time:
-    #                               a due one is skipped while over it (the first and last probe always run); 0: no cap
+    # probes (with their alarm checks) and per-gate grad norms use at most this share of the training time, the
+    # first and last probe (which always run) included: each is scheduled by its measured cost (a due probe waits
+    # until it fits, due norms are skipped); runs shorter than ~2 probes / share cannot fit both. 0: no cap
+    monitor_budget: float = 0.05
     eval_batch_size: int = 128  # sequences per evaluation batch (no gradients, so larger)
     # torch intra-op CPU threads while this run trains, restored afterwards. None: chosen by timing the run's
     # own steps (threads.ThreadChooser: 1 vs torch's default, re-checked as the machine's load changes);

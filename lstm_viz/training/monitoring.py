@@ -1,6 +1,7 @@
 """What the trainer watches besides the loss, each a separate part it calls:
 
-- `MonitorBudget`: probes and per-gate gradient norms use at most a share of the training time.
+- `MonitorBudget`: probes and per-gate gradient norms use at most a share of the training time, each kind
+  scheduled by its measured cost (the first and last probe included).
 - `gate_norms`: per-gate gradient norms of the recurrent layer after a backward pass.
 - `NanGuard`: keeps the weights of the last step whose loss was finite and puts them back after NaN/inf.
 - `ProbeRecorder`: replays fixed probe examples through `model.rnn` and records the gates (ProbeSnapshot).
@@ -27,25 +28,53 @@ from .modes import eval_mode
 
 
 class MonitorBudget:
-    """Runs monitoring calls while they have used at most `share` of the time since `start()` (0: no cap)."""
+    """Monitoring calls (probes, per-gate norms) that together use at most `share` of the time since `start()`,
+    the mandatory first and last probe included (0: no cap).
 
-    def __init__(self, share: float):
-        self.share = share
-        self.spent_s = 0.0  # seconds spent in monitoring calls
-        self.t0 = time.perf_counter()
+    Each kind of call is scheduled by its measured cost: a due call runs only when the time spent so far, plus
+    what this kind cost last time, plus `reserve` (what the mandatory final call will cost) stays within
+    `share` of the elapsed time. So on a tiny model whose probe costs two training steps, probes simply come
+    less often; a call never pushes the total over the share, and the last probe has room kept for it.
+    Forced calls (`force=True`: the first and last probe) always run and count like the others.
+    """
 
-    def start(self) -> None:
-        self.spent_s, self.t0 = 0.0, time.perf_counter()
+    def __init__(self, share: float, clock: Callable[[], float] = time.perf_counter):
+        self.share, self._clock = share, clock
+        self.spent_s = 0.0  # seconds spent in monitoring calls since start()
+        self.cost_s: dict[str, float] = {}  # kind -> seconds its next call is expected to take
+        self._last_s: dict[str, float] = {}  # kind -> seconds its last call took
+        self.reserve_kind: Optional[str] = None  # the kind of the forced call at the end (its cost is kept free)
+        self.t0 = clock()
 
-    def run(self, fn: Callable[..., Any], *args) -> Any:
-        """fn(*args), or None (not called) while monitoring is over its share of the time."""
-        start = time.perf_counter()
-        if self.share and self.spent_s > self.share * (start - self.t0):
+    def start(self, reserve_kind: Optional[str] = None) -> None:
+        self.spent_s, self.t0, self.reserve_kind = 0.0, self._clock(), reserve_kind
+
+    def allows(self, kind: str, now: Optional[float] = None) -> bool:
+        """Whether a `kind` call fits in the share now (always, without a cap)."""
+        if not self.share:
+            return True
+        now = self._clock() if now is None else now
+        reserve = self.cost_s.get(self.reserve_kind, 0.0) if self.reserve_kind else 0.0
+        return self.spent_s + self.cost_s.get(kind, 0.0) + reserve <= self.share * (now - self.t0)
+
+    def run(self, kind: str, fn: Callable[..., Any], *args, force: bool = False) -> Any:
+        """fn(*args), or None (not called) when it does not fit in the share and is not forced."""
+        start = self._clock()
+        if not force and not self.allows(kind, start):
             return None
         try:
             return fn(*args)
         finally:
-            self.spent_s += time.perf_counter() - start
+            took = self._clock() - start
+            self.spent_s += took
+            # the next call of this kind is expected to cost at most as much as the dearer of the last two
+            self.cost_s[kind] = max(took, self._last_s.get(kind, 0.0))
+            self._last_s[kind] = took
+
+    @property
+    def used_share(self) -> float:
+        """Share of the time since start() spent in monitoring calls."""
+        return self.spent_s / max(self._clock() - self.t0, 1e-9)
 
 
 def gate_norms(rnn: torch.nn.Module) -> Mapping[tuple[int, int, str], float]:

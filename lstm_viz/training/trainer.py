@@ -68,8 +68,11 @@ class Trainer(BackgroundRun):
     def _train(self) -> None:
         cfg = self.train_config
         self.model.train()
-        self._record_probe(0)  # always recorded, so it does not count against the monitoring budget
-        self.budget.start()
+        # the first and last probe always run; they count against the monitoring share like the others, and
+        # room for the last one is kept free (budget.reserve_kind)
+        self.budget.start("probe" if self.probes.batch is not None else None)
+        self._probe_due = False
+        self.budget.run("probe", self._record_probe, 0, force=True)
         self._window, self._tokens_seen, ended = StepWindow(time.perf_counter()), 0, None
         for epoch in range(1, cfg.epochs + 1):
             self.state.set(epoch=epoch)
@@ -104,7 +107,7 @@ class Trainer(BackgroundRun):
         self.step = step = self.step + 1
         log_now = step % self.state.log_every == 0
         # gate norms ride on logging steps only, so events stay evenly spaced
-        norms = (self.budget.run(gate_norms, model.rnn)
+        norms = (self.budget.run("norms", gate_norms, model.rnn)
                  if log_now and cfg.grad_norm_every and step % cfg.grad_norm_every == 0 else None)
         total_norm = torch.nn.utils.clip_grad_norm_(self._params, cfg.clip_grad_norm) if cfg.clip_grad_norm else None
         self.optimizer.step()
@@ -115,7 +118,10 @@ class Trainer(BackgroundRun):
         else:
             self.state.step = step
         if cfg.probe_every and step % cfg.probe_every == 0:
-            self.budget.run(self._record_probe, epoch)
+            self._probe_due = True  # a due probe waits (a step at a time) until its measured cost fits the share
+        if self._probe_due and self.budget.allows("probe"):
+            self._probe_due = False
+            self.budget.run("probe", self._record_probe, epoch, force=True)
         return None
 
     def _should_end(self) -> Optional[str]:
@@ -166,7 +172,7 @@ class Trainer(BackgroundRun):
             message = nan_message(self._nan_value, step + 1, cfg) if ended == "nan" else nan_message(
                 float("nan"), step, cfg)
             self.state.set(step=step, status="failed", message=message)
-            self._record_probe(epoch)
+            self.budget.run("probe", self._record_probe, epoch, force=True)
             return
         self.state.set(step=step)
         self.state.update_metrics(tokens_seen=self._tokens_seen)
@@ -176,7 +182,8 @@ class Trainer(BackgroundRun):
                 self._evaluate_dev(epoch)
             kept = self.dev.restore_best(self.model, step)
         if cfg.probe_every and (not self.state.probes or self.state.probes[-1].step != step):
-            self._record_probe(epoch)
+            self.budget.run("probe", self._record_probe, epoch, force=True)
+        self.state.update_metrics(monitoring_share=self.budget.used_share)
         status, message = _end_status(ended, step, cfg, self.state.stop_step)
         self.state.set(status=status, message=message + (
             f"; kept the weights of step {kept} (best dev accuracy)" if kept is not None else ""))
