@@ -17,7 +17,7 @@ from app_pages._session import (  # noqa: F401 - re-exported for the pages
     add_run, model_choices, state, subject_of, train_tutorial_tagger,
 )
 from app_pages._widgets import (  # noqa: F401 - re-exported for the pages
-    DEFAULT_TEXT, choose_input, guarded, layer_direction, model_picker, require_subject, show_error, sidebar,
+    choose_input, guarded, layer_direction, model_picker, require_subject, show_error, sidebar,
     subject_and_input, threshold_slider,
 )
 

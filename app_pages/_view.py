@@ -106,7 +106,7 @@ def controls(label: str = "Settings"):
 
 
 # -- the current input -------------------------------------------------------------------------------------------
-def shared_text(default: str) -> str:
+def shared_text(default: Optional[str]) -> Optional[str]:
     """The sentence this session last typed on any page (or `default` when none yet)."""
     current = st.session_state.get(INPUT_KEY) or {}
     text = current.get("text")

@@ -120,10 +120,12 @@ def sidebar() -> None:
 HIDE_HEADER_STATUS = '[data-testid="stStatusWidget"] { visibility: hidden; }'
 
 
-DEFAULT_TEXT = {
-    "pos": "The dog ate the apple",
-    "sentiment": "the story is slow at first , but the ending is not bad at all",
-}
+def _typed(widget: str) -> None:
+    """The user typed a sentence: it becomes the input of every page (a default sentence is not remembered,
+    so a fresh session that switches model gets the new model's default)."""
+    from app_pages._view import remember_input
+
+    remember_input(text=st.session_state[widget])
 
 
 def choose_input(subject, key: str):
@@ -131,7 +133,7 @@ def choose_input(subject, key: str):
 
     Returns a AnalysisInput, or None after showing why there is none (the page should then stop or skip).
     """
-    from lstm_viz.explore.subject import InputError
+    from lstm_viz.explore.subject import InputError, default_text
 
     presets = subject.preset_inputs()
     modes = (["Type a sentence"] if subject.accepts_text else []) + (["Pick an input"] if presets else [])
@@ -144,9 +146,12 @@ def choose_input(subject, key: str):
     mode = st.radio("Input", modes, horizontal=True, key=f"{key}_mode", index=modes.index("Pick an input")
                     if picked and "Pick an input" in modes else 0) if len(modes) > 1 else modes[0]
     if mode == "Type a sentence":
-        text = st.text_input("Sentence", shared_text(DEFAULT_TEXT.get(subject.task, DEFAULT_TEXT["pos"])),
-                             key=f"{key}_text", max_chars=50_000)
-        remember_input(text=text)
+        widget = f"{key}_text"
+        typed = shared_text(None)  # this session's sentence, typed on any page (or opened from a link)
+        wanted = typed if typed is not None else default_text(subject)  # else the model's own default sentence
+        if st.session_state.get(widget) != wanted:  # another page's sentence, or a new model's default
+            st.session_state[widget] = wanted
+        text = st.text_input("Sentence", key=widget, max_chars=50_000, on_change=_typed, args=(widget,))
         try:
             probe = subject.input_from_text(text)
         except InputError as err:

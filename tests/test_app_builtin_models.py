@@ -33,8 +33,25 @@ def test_fresh_gates_page_shows_a_trained_model_without_a_click():
     gates = [_z(t) for t in heat["data"][:3]]  # i, f, g ... on the shared [0, 1] colour axis first
     values = np.concatenate([g[np.isfinite(g)].ravel() for g in gates[:2]])
     assert values.size and ((values < 0.1) | (values > 0.9)).mean() >= 0.25  # meaningful, saturated gates
+    # the default sentence is one the built-in tagger knows every word of: no <unk> warning on a fresh page
+    assert at.text_input(key="gates_text").value == "The dog ate the food"
+    assert not [w.value for w in at.warning if "<unk>" in w.value]
     # live training is still one click away, and then the session's own model is shown
     button(at, "Train the tutorial tagger").click()
     at.run()
     assert_clean(at)
     assert at.session_state["model_picker"].startswith("run:")
+
+
+def test_every_builtin_word_model_gets_a_default_sentence_it_knows():
+    from lstm_viz.explore.subject import DEFAULT_TEXTS, default_text
+    from lstm_viz.teaching.builtin import builtin_subject
+
+    for spec in available_builtins():
+        subject = builtin_subject(spec.key)
+        text = default_text(subject)
+        assert text in DEFAULT_TEXTS[subject.task]
+        assert subject.input_from_text(text).unknown == (), (spec.key, text)
+    # the tutorial tagger keeps the sentence it was trained on; the EWT tagger would read "apple" as <unk>
+    assert default_text(builtin_subject("tutorial-tagger")) == "The dog ate the apple"
+    assert builtin_subject("ewt-pos-lstm").input_from_text("The dog ate the apple").unknown == ("apple",)

@@ -74,6 +74,26 @@ class Subject(Protocol):
     def loss_fn(self, probe: AnalysisInput) -> Callable: ...  # for gradient_flow(module, probe.inputs, loss_fn, ...)
 
 
+# The sentence a fresh session starts with, per task: the first one the model knows every word of (the
+# built-in EWT tagger has never seen "apple"; the tutorial tagger knows only its own two sentences' words).
+DEFAULT_TEXTS = {
+    "pos": ("The dog ate the apple", "The dog ate the food"),
+    "sentiment": ("the story is slow at first , but the ending is not bad at all",),
+}
+
+
+def default_text(subject: "Subject") -> str:
+    """The first of its task's default sentences that `subject` reads without <unk> (else the first)."""
+    candidates = DEFAULT_TEXTS.get(subject.task or "pos", DEFAULT_TEXTS["pos"])
+    for text in candidates:
+        try:
+            if not subject.input_from_text(text).unknown:
+                return text
+        except (InputError, ValueError, TypeError, RuntimeError):  # a model that cannot read it: try the next
+            continue
+    return candidates[0]
+
+
 def tokens_from_text(text: str, task: Optional[str], max_tokens: int = MAX_TOKENS) -> tuple[tuple[str, ...], str]:
     """Tokenise user text for a task; raises InputError on empty text. Returns (tokens, note)."""
     if not text or not text.strip():
