@@ -233,6 +233,34 @@ def test_export_with_the_tutorial_tagger(downloads):
     assert rec.tokens == [["The", "dog", "ate", "the", "apple"]]
 
 
+def test_export_records_what_the_model_read_next_to_what_was_typed(downloads, tmp_path):
+    """'zebra' is outside the tutorial tagger's vocabulary: the model read <unk>, and every file says so."""
+    at = open_page("app_pages/export.py")
+    at.button(key="quick_the Export page").click().run()
+    at.text_input(key="export_text").set_value("The dog ate the zebra").run()
+    assert_clean(at)
+    assert any("read 1 of 5 tokens as <unk>" in w.value and "zebra" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    table = at.dataframe[0].value
+    assert list(table["typed"]) == ["zebra"] and list(table["the model read"]) == ["<unk>"]
+    typed, read = ["The", "dog", "ate", "the", "zebra"], ["The", "dog", "ate", "the", "<unk>"]
+    rec = load_npz_recording(downloads["Tutorial_tagger.npz"]())  # (a fresh session first showed the EWT model)
+    assert rec.tokens == [typed] and rec.tokens_read == [read]
+    with zipfile.ZipFile(io.BytesIO(downloads["Tutorial_tagger-lstmvis.zip"]())) as zf:
+        zf.extractall(tmp_path)
+    project = read_lstmvis(tmp_path / "lstmvis")
+    assert project.words == read and project.typed_words == typed
+    html = downloads["Tutorial_tagger-gates-l0-d0-s1.html"]()
+    assert "read 1 of 5 tokens as &lt;unk&gt; (not in its vocabulary): zebra." in html
+    heat = [c for c in at.get("plotly_chart")][0]
+    assert "zebra→unk" in heat.proto.spec
+    # all words known: no warning, the files carry the same words twice
+    at.text_input(key="export_text").set_value("The dog ate the apple").run()
+    assert not at.warning and any("read all 5 tokens as typed" in c.value for c in at.caption)
+    rec = load_npz_recording(downloads["Tutorial_tagger.npz"]())
+    assert rec.tokens == rec.tokens_read == [["The", "dog", "ate", "the", "apple"]]
+
+
 def test_lstm_viz_checkpoint_opens_with_its_head():
     from lstm_viz.training.checkpoint import checkpoint_bytes
     from lstm_viz.data import tutorial_corpus

@@ -248,3 +248,49 @@ def test_png_without_a_browser(monkeypatch):
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")  # kaleido's own override of where Chrome is
     with pytest.raises(ExportUnavailable, match="apt-get install chromium"):
         figure_to_png(go.Figure())
+
+
+def test_every_format_records_what_the_model_read_next_to_what_was_typed(tmp_path):
+    """'zebra' is outside the tutorial tagger's vocabulary: the model read <unk>; npz, LSTMVis and HTML keep
+    both the typed word and <unk>."""
+    from lstm_viz.data import tutorial_corpus
+    from lstm_viz.explore.subject import ModelSubject
+    from lstm_viz.explore.tokens_read import read_rows, tokens_read
+    from lstm_viz.training import TRAIN_PRESETS, Trainer
+    from lstm_viz.training.models import preset
+
+    trainer = Trainer(preset("tutorial"), TRAIN_PRESETS["tutorial"], tutorial_corpus())
+    subject = ModelSubject("tagger", trainer.model.eval(), trainer.encoder)
+    probe = subject.probe([("The", "zebra", "ate", "the", "apple"), ("Everybody", "read", "zebra")])
+    read = tokens_read(probe)
+    assert read.read == [["The", "<unk>", "ate", "the", "apple"], ["Everybody", "read", "<unk>"]]
+    assert read.unknown == ["zebra"] and read.n_unknown == 2 and read.n_tokens == 8
+    assert read.labels(1) == ["Everybody", "read", "zebra→unk"]
+    assert read_rows(read, 0) == [{"position": 1, "typed": "zebra", "the model read": "<unk>"}]
+    assert read.note() == "The model read 2 of 8 tokens as <unk> (not in its vocabulary): zebra."
+    rec = subject.trace(probe)
+    # the <unk> row is what the recording really holds: the same trace as typing a known <unk> stand-in
+    assert torch.equal(subject.trace(subject.probe([("The", "<unk>", "ate", "the", "apple"),
+                                                    ("Everybody", "read", "<unk>")])).hidden, rec.hidden)
+
+    back = load_npz_recording(npz_bytes(rec, read.typed, tokens_read=read.read))
+    assert back.tokens == read.typed and back.tokens_read == read.read
+    with np.load(io.BytesIO(npz_bytes(rec, read.typed, tokens_read=read.read))) as npz:
+        assert list(npz["tokens_typed"][1]) == ["Everybody", "read", "zebra", "", ""]
+        assert list(npz["tokens_read"][1]) == ["Everybody", "read", "<unk>", "", ""]
+    plain = load_npz_recording(npz_bytes(rec, read.typed))  # no reading given: read as typed
+    assert plain.tokens_read == plain.tokens == read.typed
+    with pytest.raises(ExportError, match="typed tokens too"):
+        npz_bytes(rec, None, tokens_read=read.read)
+
+    export_lstmvis(rec, read.typed, tmp_path / "vis", tokens_read=read.read)
+    project = read_lstmvis(tmp_path / "vis")
+    assert project.words == [t for seq in read.read for t in seq]
+    assert project.typed_words == [t for seq in read.typed for t in seq]
+    assert "<unk> " in (tmp_path / "vis" / "train.dict").read_text() and "zebra" not in \
+        (tmp_path / "vis" / "train.dict").read_text()
+    assert "zebra " in (tmp_path / "vis" / "typed.dict").read_text()
+
+    html = figure_to_html(go.Figure(), title="t", caption=read.note())
+    assert '<p class="lstm-viz-caption"' in html and "2 of 8 tokens as &lt;unk&gt;" in html
+    assert html.index("lstm-viz-caption") < html.rindex("</body>")

@@ -8,11 +8,17 @@ from typing import Any, Optional, Union
 from .out_paths import ExportUnavailable, check_writable_folder, target_in, write_atomic
 
 
-def figure_to_html(fig: Any, title: Optional[str] = None) -> str:
-    """A standalone HTML page of a plotly figure with plotly.js inlined, so it opens offline."""
+def figure_to_html(fig: Any, title: Optional[str] = None, caption: Optional[str] = None) -> str:
+    """A standalone HTML page of a plotly figure with plotly.js inlined, so it opens offline; `caption`
+    (plain text, escaped here) is a paragraph under the figure, e.g. which words the model read as <unk>."""
     html = fig.to_html(full_html=True, include_plotlyjs=True, config={"displaylogo": False})
     if title:
         html = html.replace("<head>", f"<head><title>{_html_escape(title)}</title>", 1)
+    if caption:
+        paragraph = (f'<p class="lstm-viz-caption" style="font: 18px sans-serif; color: #222; margin: 12px">'
+                     f"{_html_escape(caption)}</p>")
+        head, tail = html.rsplit("</body>", 1)
+        html = head + paragraph + "</body>" + tail
     return html
 
 

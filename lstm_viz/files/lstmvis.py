@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..record.results import SIGMOID_GATES, Trace
-from .npz import Tokens, _tokens_per_sequence
+from .npz import Tokens, read_and_typed
 from .out_paths import ExportError, check_writable_folder, target_in
 
 # LSTMVis (Strobelt et al., github.com/HendrikStrobelt/LSTMVis) reads a project folder holding `lstm.yml`,
@@ -28,6 +28,7 @@ from .out_paths import ExportError, check_writable_folder, target_in
 LSTMVIS_STATES = "states.h5"
 LSTMVIS_WORDS = "train.h5"
 LSTMVIS_DICT = "train.dict"
+LSTMVIS_TYPED_DICT = "typed.dict"  # the words as typed, next to train.dict's words as the model read them
 
 
 def _dict_word(token: str) -> str:
@@ -45,21 +46,24 @@ def export_lstmvis(trace: Trace, tokens_per_sequence: Tokens, folder: Union[str,
                    layer: Optional[int] = None, direction: int = 0, name: str = "lstm-viz recording",
                    description: str = "", include_gates: bool = False,
                    states_file: str = LSTMVIS_STATES, words_file: str = LSTMVIS_WORDS,
-                   dict_file: str = LSTMVIS_DICT) -> Path:
+                   dict_file: str = LSTMVIS_DICT, tokens_read: Optional[Tokens] = None) -> Path:
     """Write an LSTMVis project into `folder` (created if needed) and return the path of its `lstm.yml`.
 
     layer: 0-based layer to export, None for all (LSTMVis numbers them from 1). direction: 0 forward,
     1 backward (bidirectional only). Per layer l (file numbering l+1): `states{l}` = c_t for an LSTM, h_t for
     a GRU/RNN (type state); `output{l}` = h_t for an LSTM (type output); with include_gates, `gate_<g>{l}`.
     Only valid positions are written; train.h5 also holds `lengths` so sequences can be split again.
+    The word sequence LSTMVis shows is what the model read (`tokens_read`, e.g. "<unk>" for a word outside its
+    vocabulary; the typed tokens when not given); with `tokens_read`, train.h5 `typed_ids` with `typed.dict`
+    keep what was typed.
     """
     import h5py
 
     check_writable_folder(folder, "The LSTMVis folder")
     if tokens_per_sequence is None:
         raise ExportError("LSTMVis needs a word for every position: pass tokens_per_sequence.")
-    seqs = _tokens_per_sequence(tokens_per_sequence, trace)
-    assert seqs is not None
+    typed, seqs = read_and_typed(tokens_per_sequence, tokens_read, trace)
+    assert typed is not None and seqs is not None
     if not 0 <= direction < trace.num_directions:
         raise ExportError(f"direction must be 0{' or 1' if trace.num_directions == 2 else ''} for this trace, "
                           f"got {direction}.")
@@ -72,12 +76,16 @@ def export_lstmvis(trace: Trace, tokens_per_sequence: Tokens, folder: Union[str,
     words_path = target_in(root, words_file, (".h5", ".hdf5"))
     dict_path = target_in(root, dict_file, (".dict",))
     yml_path = target_in(root, "lstm.yml")
-    if len({states_path, words_path, dict_path, yml_path}) != 4:
-        raise ExportError("states_file, words_file and dict_file must be different names.")
+    typed_path = target_in(root, LSTMVIS_TYPED_DICT)
+    if len({states_path, words_path, dict_path, yml_path, typed_path}) != 5:
+        raise ExportError(f"states_file, words_file and dict_file must be different names (and not "
+                          f"{LSTMVIS_TYPED_DICT}).")
 
     lengths = trace.lengths
     words = [_dict_word(t) for seq in seqs for t in seq]
     ids = {w: i for i, w in enumerate(dict.fromkeys(words), start=1)}  # LSTMVis's own tool counts from 1
+    typed_words = [_dict_word(t) for seq in typed for t in seq] if tokens_read is not None else None
+    typed_ids = {w: i for i, w in enumerate(dict.fromkeys(typed_words or ()), start=1)}
     # h_t of an LSTM/GRU/tanh-RNN without projection lies in [-1, 1]: show it as it is, not squashed again
     bounded_h = trace.nonlinearity == "tanh" and trace.hidden.shape[-1] == trace.hidden_size
     types = []
@@ -102,8 +110,12 @@ def export_lstmvis(trace: Trace, tokens_per_sequence: Tokens, folder: Union[str,
                                   **({"unsigned": True} if g in SIGMOID_GATES else {})})
     with h5py.File(words_path, "w") as h5:
         h5.create_dataset("word_ids", data=np.array([ids[w] for w in words], dtype=np.int64))
+        if typed_words is not None:
+            h5.create_dataset("typed_ids", data=np.array([typed_ids[w] for w in typed_words], dtype=np.int64))
         h5.create_dataset("lengths", data=lengths.detach().cpu().numpy().astype(np.int64))
     dict_path.write_text("".join(f"{w} {i}\n" for w, i in ids.items()), encoding="utf-8")
+    if typed_words is not None:
+        typed_path.write_text("".join(f"{w} {i}\n" for w, i in typed_ids.items()), encoding="utf-8")
 
     where = f"direction {'backward' if direction else 'forward'}" if trace.num_directions == 2 else ""
     desc = description or f"{trace.kind.upper()} recorded by lstm-viz, {len(seqs)} sequence(s)"
@@ -112,7 +124,9 @@ def export_lstmvis(trace: Trace, tokens_per_sequence: Tokens, folder: Union[str,
     config = {
         "name": name,
         "description": desc,
-        "files": {"states": states_path.name, "train": words_path.name, "words": dict_path.name},
+        # "words": as the model read them; "typed_words": as typed (lstm-viz's own, LSTMVis ignores it)
+        "files": {"states": states_path.name, "train": words_path.name, "words": dict_path.name,
+                  **({"typed_words": typed_path.name} if typed_words is not None else {})},
         "word_sequence": {"file": "train", "path": "word_ids", "dict_file": "words"},
         "states": {"file": "states", "types": types},
     }
@@ -129,10 +143,11 @@ class LSTMVisProject:
     """What `read_lstmvis` read back from a project folder."""
 
     config: dict  # parsed lstm.yml
-    words: list[str]  # one per position, all sequences concatenated
+    words: list[str]  # one per position, all sequences concatenated (as the model read them)
     word_ids: np.ndarray  # int [N]
     states: dict[str, np.ndarray]  # HDF5 path (e.g. "states1") -> [N, units]
     lengths: Optional[np.ndarray]  # per sequence, when written by lstm-viz
+    typed_words: Optional[list[str]] = None  # as typed, when written by lstm-viz (typed.dict, typed_ids)
 
     def split(self, values: np.ndarray) -> list[np.ndarray]:
         """[N, ...] -> one array per sequence (needs `lengths`)."""
@@ -216,8 +231,31 @@ def read_lstmvis(folder: Union[str, os.PathLike]) -> LSTMVisProject:
             raise ExportError(f"{path.name} (listed in {where}) is missing.")
         return path
 
-    mapping: dict[int, str] = {}
+    words_path = file_of(ws["file"])
     dict_path = file_of(ws["dict_file"])
+    words = _words_of(_read_dataset(words_path, ws["path"], where).reshape(-1), _read_dict(dict_path), words_path,
+                      dict_path, ws["path"])
+    typed = None
+    if "typed_words" in files:  # lstm-viz's own: the words as typed
+        typed_dict = file_of("typed_words")
+        typed = _words_of(_read_dataset(words_path, "typed_ids", where).reshape(-1), _read_dict(typed_dict),
+                          words_path, typed_dict, "typed_ids")
+    import h5py
+
+    with h5py.File(words_path, "r") as h5:
+        lengths = np.asarray(h5["lengths"][()]) if "lengths" in h5 else None
+    states: dict[str, np.ndarray] = {}
+    for number, entry in enumerate(types):
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            raise ExportError(f"{where}: states.types entry {number} has no 'path' name.")
+        states[entry["path"]] = _read_dataset(file_of(entry.get("file", default_file)), entry["path"], where)
+    return LSTMVisProject(config=config, words=words[0], word_ids=words[1], states=states, lengths=lengths,
+                          typed_words=None if typed is None else typed[0])
+
+
+def _read_dict(dict_path: Path) -> dict[int, str]:
+    """An LSTMVis dictionary: id -> word, from "word id" lines."""
+    mapping: dict[int, str] = {}
     try:
         lines = dict_path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError as err:
@@ -229,24 +267,18 @@ def read_lstmvis(folder: Union[str, os.PathLike]) -> LSTMVisProject:
         if len(parts) != 2 or not re.fullmatch(r"-?\d+", parts[1]):
             raise ExportError(f"{dict_path.name} line {number} is not 'word id'.")
         mapping[int(parts[1])] = parts[0]
-    words_path = file_of(ws["file"])
-    word_ids = _read_dataset(words_path, ws["path"], where).reshape(-1)
-    if not np.issubdtype(word_ids.dtype, np.integer):
-        raise ExportError(f"{words_path.name}: dataset {ws['path']!r} has dtype {word_ids.dtype}; expected integers.")
-    import h5py
+    return mapping
 
-    with h5py.File(words_path, "r") as h5:
-        lengths = np.asarray(h5["lengths"][()]) if "lengths" in h5 else None
+
+def _words_of(word_ids: np.ndarray, mapping: dict[int, str], words_path: Path, dict_path: Path,
+              key: str) -> tuple[list[str], np.ndarray]:
+    """(words, ids) of a word-id dataset, every id checked against its dictionary."""
+    if not np.issubdtype(word_ids.dtype, np.integer):
+        raise ExportError(f"{words_path.name}: dataset {key!r} has dtype {word_ids.dtype}; expected integers.")
     unknown = sorted(set(word_ids.tolist()) - set(mapping))
     if unknown:
         raise ExportError(f"{words_path.name}: word ids {unknown[:5]} are not in the dictionary {dict_path.name}.")
-    states: dict[str, np.ndarray] = {}
-    for number, entry in enumerate(types):
-        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-            raise ExportError(f"{where}: states.types entry {number} has no 'path' name.")
-        states[entry["path"]] = _read_dataset(file_of(entry.get("file", default_file)), entry["path"], where)
-    return LSTMVisProject(config=config, words=[mapping[i] for i in word_ids.tolist()], word_ids=word_ids,
-                          states=states, lengths=lengths)
+    return [mapping[i] for i in word_ids.tolist()], word_ids
 
 
 def lstmvis_zip_bytes(trace: Trace, tokens_per_sequence: Tokens, **kwargs: Any) -> bytes:

@@ -10,7 +10,10 @@ budget first, and a malformed file raises `ExportError` naming the file and the 
     h_n, c_n      float [L*D, B, U|H]    final states (c_n LSTM only)
     mask          bool  [B, T]           False on padding
     lengths       int64 [B]
-    tokens        str   [B, T]           when given; "" on padding
+    tokens        str   [B, T]           when given: as typed; "" on padding (the same as tokens_typed)
+    tokens_typed  str   [B, T]           when given: as typed
+    tokens_read   str   [B, T]           when given: as the model read them ("<unk>" where it read <unk>);
+                                         the typed tokens when no reading was given
     meta_json     str   []               JSON: format, version, kind, gate_names, nonlinearity, batch_first,
                                          meta, analysis keys
     <analysis>    any   (as given)       one per flattened entry of `analysis` (names listed in meta_json),
@@ -101,7 +104,25 @@ def _analysis_arrays(analysis: Any, prefix: str = "") -> dict[str, np.ndarray]:
     return out
 
 
-def _npz_arrays(trace: Trace, tokens: Optional[Tokens], analysis: Any) -> dict[str, np.ndarray]:
+def _token_grid(seqs: list[list[str]], trace: Trace) -> np.ndarray:
+    """[B, T] fixed-width unicode, "" on padding."""
+    grid = [seq + [""] * (trace.steps - len(seq)) for seq in seqs]
+    return np.array(grid, dtype=str).reshape(trace.batch_size, trace.steps)
+
+
+def read_and_typed(tokens: Optional[Tokens], tokens_read: Optional[Tokens], trace: Trace
+                   ) -> tuple[Optional[list[list[str]]], Optional[list[list[str]]]]:
+    """(as typed, as read) per sequence, valid steps only; the reading defaults to the typed tokens."""
+    typed = _tokens_per_sequence(tokens, trace)
+    if tokens_read is None:
+        return typed, typed
+    if typed is None:
+        raise ExportError("tokens_read needs the typed tokens too: pass tokens as well.")
+    return typed, _tokens_per_sequence(tokens_read, trace)
+
+
+def _npz_arrays(trace: Trace, tokens: Optional[Tokens], analysis: Any,
+                tokens_read: Optional[Tokens] = None) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {}
     for name in trace.gate_names:
         arrays[f"gate_{name}"] = trace.gates[name].detach().cpu().numpy()
@@ -114,10 +135,10 @@ def _npz_arrays(trace: Trace, tokens: Optional[Tokens], analysis: Any) -> dict[s
         arrays["c_n"] = trace.c_n.detach().cpu().numpy()
     arrays["mask"] = trace.mask.detach().cpu().numpy().astype(bool)
     arrays["lengths"] = trace.lengths.detach().cpu().numpy().astype(np.int64)
-    seqs = _tokens_per_sequence(tokens, trace)
-    if seqs is not None:
-        grid = [seq + [""] * (trace.steps - len(seq)) for seq in seqs]
-        arrays["tokens"] = np.array(grid, dtype=str).reshape(trace.batch_size, trace.steps)
+    typed, read = read_and_typed(tokens, tokens_read, trace)
+    if typed is not None:
+        arrays["tokens"] = arrays["tokens_typed"] = _token_grid(typed, trace)
+        arrays["tokens_read"] = _token_grid(read, trace)
     extra = _analysis_arrays(analysis) if analysis is not None else {}
     clash = sorted(set(extra) & (set(arrays) | {"meta_json"}))
     if clash:
@@ -131,14 +152,15 @@ def _npz_arrays(trace: Trace, tokens: Optional[Tokens], analysis: Any) -> dict[s
 
 
 def trace_to_npz(trace: Trace, path_or_buffer: Union[str, os.PathLike, BinaryIO], tokens: Optional[Tokens] = None,
-                 analysis: Any = None) -> None:
+                 analysis: Any = None, tokens_read: Optional[Tokens] = None) -> None:
     """Save a recording (and optional tokens and analysis arrays) as a compressed `.npz`; layout above.
 
     path_or_buffer: a file path (written as given, no suffix added) or a writable binary buffer.
-    tokens: one token per step, `list[str]` for a batch of one or one list per sequence.
+    tokens: one token per step, `list[str]` for a batch of one or one list per sequence, as typed.
     analysis: a mapping (or dataclass) of arrays or analysis results, flattened by `_analysis_arrays`.
+    tokens_read: the same tokens as the model read them (e.g. "<unk>" for a word outside its vocabulary).
     """
-    arrays = _npz_arrays(trace, tokens, analysis)
+    arrays = _npz_arrays(trace, tokens, analysis, tokens_read)
     if isinstance(path_or_buffer, (str, os.PathLike)):
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
@@ -147,10 +169,11 @@ def trace_to_npz(trace: Trace, path_or_buffer: Union[str, os.PathLike, BinaryIO]
         np.savez_compressed(path_or_buffer, **arrays)
 
 
-def npz_bytes(trace: Trace, tokens: Optional[Tokens] = None, analysis: Any = None) -> bytes:
+def npz_bytes(trace: Trace, tokens: Optional[Tokens] = None, analysis: Any = None,
+              tokens_read: Optional[Tokens] = None) -> bytes:
     """`trace_to_npz` into memory, e.g. for a download button."""
     buf = io.BytesIO()
-    trace_to_npz(trace, buf, tokens=tokens, analysis=analysis)
+    trace_to_npz(trace, buf, tokens=tokens, analysis=analysis, tokens_read=tokens_read)
     return buf.getvalue()
 
 
@@ -159,8 +182,9 @@ class NpzRecording:
     """What `load_npz_recording` read back."""
 
     trace: Trace
-    tokens: Optional[list[list[str]]]  # per sequence, valid steps only
+    tokens: Optional[list[list[str]]]  # per sequence, valid steps only, as typed
     analysis: dict[str, np.ndarray]
+    tokens_read: Optional[list[list[str]]] = None  # as the model read them (files before tokens_read: as typed)
 
 
 def load_npz_recording(path_or_bytes: Union[str, os.PathLike, bytes, BinaryIO],
@@ -205,16 +229,19 @@ def load_npz_recording(path_or_bytes: Union[str, os.PathLike, bytes, BinaryIO],
                       mask=t["mask"].to(torch.bool), lengths=t["lengths"].to(torch.int64),
                       nonlinearity=meta["nonlinearity"], batch_first=bool(meta["batch_first"]), meta=meta["meta"])
         _check_shapes(trace, name)
-        tokens = None
+        tokens = tokens_read = None
         if "tokens" in arrays:
             tokens = [[str(w) for w in row[: int(n)]] for row, n in zip(arrays["tokens"], arrays["lengths"])]
+            tokens_read = tokens
+        if "tokens_read" in arrays:
+            tokens_read = [[str(w) for w in row[: int(n)]] for row, n in zip(arrays["tokens_read"], arrays["lengths"])]
     except ExportError:
         raise
     except (ValueError, TypeError, RuntimeError, IndexError) as err:
         raise ExportError(f"{name}: the arrays do not form a recording ({type(err).__name__}: "
                           f"{str(err)[:200]}).") from None
     analysis = {k: arrays[k] for k in meta.get("analysis_keys", []) if isinstance(k, str) and k in arrays}
-    return NpzRecording(trace=trace, tokens=tokens, analysis=analysis)
+    return NpzRecording(trace=trace, tokens=tokens, analysis=analysis, tokens_read=tokens_read)
 
 
 def _first_sentence(err: BaseException) -> str:
