@@ -2,6 +2,7 @@
 
     python benchmarks/bench_training.py             # tutorial + ratio table (a)-(d) (~10-20 min on 2 cores)
     python benchmarks/bench_training.py --lecture   # + the lecture presets: curve within 10 s, accuracy at 60 s
+    python benchmarks/bench_training.py --estimate --skip-quick   # epoch-time estimate vs a measured epoch
     python benchmarks/bench_training.py --full      # + accuracy targets: EWT, sentence polarity, SST-2, IMDB
     python benchmarks/bench_training.py --smoke     # every code path with tiny settings (a few minutes)
 
@@ -256,6 +257,52 @@ def bench_lecture(smoke: bool, budget: float = 60.0) -> list[dict]:
     return rows
 
 
+# -- 3b. the epoch-time estimate against a measured epoch ----------------------------------------------------
+def _estimate_cases(smoke: bool):
+    """(preset, training preset, data name, corpus): the tutorial, both lecture presets and the big
+    sentiment-bilstm (on 300 IMDB reviews, so that its measured epoch stays a few minutes)."""
+    cases = [("tutorial", "tutorial", "tutorial", tutorial_corpus())]  # its 300 epochs of 2 steps each
+    for task in ("pos", "sentiment"):
+        data_name, corpus = _lecture_corpus(task, smoke)
+        cases.append((f"{task}-lecture", "lecture", data_name, corpus))
+    imdb = DATA / "sentiment" / "imdb-sample" / "aclImdb"
+    if imdb.is_dir():
+        corpus = _one_epoch_sample(load_corpus(imdb), 3 if smoke else 10, 30)
+        cases.append(("sentiment-bilstm", "default", f"IMDB, {len(corpus.train)} reviews", corpus))
+    return cases
+
+
+def bench_estimates(smoke: bool) -> list[dict]:
+    """`estimate_epoch_seconds` (what the Train page states before Start) against the first epoch of a real
+    run with the same settings (dev evaluation off: the estimate leaves it out; the tutorial's 2-step epoch is
+    the mean over its 300), in one process, threads as set by --threads."""
+    print("epoch-time estimate vs a measured epoch (dev evaluation off):")
+    rows = []
+    for name, train_preset, data_name, corpus in _estimate_cases(smoke):
+        model_config = preset(name)
+        epochs = TRAIN_PRESETS[train_preset].epochs if name == "tutorial" else 1  # the tutorial: mean of 300
+        cfg = replace(TRAIN_PRESETS[train_preset], device="cpu", eval_every=0, restore_best=False, epochs=epochs,
+                      threads=torch.get_num_threads())
+        trainer = Trainer(model_config, cfg, corpus)
+        enc = trainer.encoder
+        lengths = [len(it.ids) for it in enc.encode_all(corpus.train)]
+        t0 = time.perf_counter()
+        estimate = estimate_epoch_seconds(model_config, cfg, lengths, vocab_size=len(enc.vocab),
+                                          num_labels=len(enc.labels),
+                                          char_vocab_size=len(enc.char_vocab) if enc.char_vocab else 0)
+        took = time.perf_counter() - t0
+        ends: list[float] = []
+        trainer.add_callback("on_epoch_end", lambda t, ends=ends: ends.append(time.perf_counter()))
+        t0 = time.perf_counter()
+        trainer.run()
+        actual = (ends[-1] - t0) / epochs
+        rows.append({"preset": name, "data": data_name, "estimate_s": estimate, "actual_s": actual,
+                     "ratio": estimate / actual, "estimate_took_s": took})
+        print(f"  {name:<18} on {data_name:<26} estimate {estimate:8.2f} s  measured {actual:8.2f} s  "
+              f"estimate/measured {estimate / actual:5.2f}  (the estimate took {took:.1f} s)", flush=True)
+    return rows
+
+
 # -- 3. real corpora within a time budget ---------------------------------------------------------------------
 FULL_RUNS = ("ewt-char", "ewt-word", "rt-polarity", "sst2", "imdb")
 
@@ -356,6 +403,8 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=2, help="alternating pairs for each ratio")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--lecture", action="store_true", help="also train the lecture presets for 60 s each")
+    ap.add_argument("--estimate", action="store_true", help="also compare the epoch-time estimate with a "
+                    "measured epoch for the tutorial, lecture and sentiment-bilstm presets")
     ap.add_argument("--only", nargs="+", choices=FULL_RUNS, help="with --full: run only these")
     ap.add_argument("--skip-quick", action="store_true", help="skip the tutorial and overhead parts")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice). On a busy machine "
@@ -371,6 +420,8 @@ def main() -> int:
         results["ratios"] = ratio_table(args.smoke, repeats)
     if args.lecture or args.smoke:
         results["lecture"] = bench_lecture(args.smoke)
+    if args.estimate or args.smoke:
+        results["estimate"] = bench_estimates(args.smoke)
     if args.full or args.smoke:
         rows = full_runs(15.0 if args.smoke else args.budget, args.smoke, tuple(args.only or FULL_RUNS))
         results["full"] = rows

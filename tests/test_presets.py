@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 
 from lstm_viz.training.models import PRESETS, build_model, preset
 from lstm_viz.training.presets import TRAIN_PRESETS, estimate_epoch_seconds
@@ -32,3 +33,13 @@ def test_estimate_epoch_seconds_measures_the_configuration():
     assert chars > 0
     with pytest.raises(ValueError, match="lengths is empty"):
         estimate_epoch_seconds(preset("tutorial"), cfg, [], vocab_size=50, num_labels=3)
+
+
+def test_estimate_leaves_the_callers_random_state_and_threads_alone():
+    """The estimate trains a throwaway model with real Trainer steps; the caller's RNG and thread count stay."""
+    torch.manual_seed(123)
+    state, threads = torch.random.get_rng_state(), torch.get_num_threads()
+    seconds = estimate_epoch_seconds(preset("pos-lecture"), TRAIN_PRESETS["lecture"], [5, 12, 30, 7] * 40,
+                                     vocab_size=300, num_labels=17, steps=2, min_seconds=0.0)
+    assert math.isfinite(seconds) and seconds > 0
+    assert torch.equal(torch.random.get_rng_state(), state) and torch.get_num_threads() == threads
