@@ -63,10 +63,9 @@ def require_subject(what: str = "this page"):
             st.caption(f"**{run.name}** is still training: showing a copy of its weights taken at step "
                        f"{run.step:,} or just before. Rerun to refresh.")
         if showing_builtin_only():
-            note, button = st.columns([2.2, 1.5], vertical_alignment="center")
-            note.info(f"No model of your own yet: showing the built-in **{subject.name}**, trained in advance.")
-            with button:
-                _quick_tutorial_button(what, primary=False)
+            # the button under the note, not beside it: a narrow column cut its label at 150% zoom
+            st.info(f"No model of your own yet: showing the built-in **{subject.name}**, trained in advance.")
+            _quick_tutorial_button(what, primary=False)
         return subject
     st.info(f"No model to show on {what} yet. Train one on the **Train** page, load your own on "
             "**Inspect a model**, or start with the tutorial tagger right here.")

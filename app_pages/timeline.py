@@ -1,10 +1,8 @@
 """Timeline: replay the gates a run recorded on its probe sentences, step by step through training."""
-import pandas as pd
 import streamlit as st
 
 from lstm_viz import figures
 from lstm_viz.analysis import saturation, truth_table
-from lstm_viz.figures import TRUTH_COLOURS
 from app_pages._live import measured, redraw_every
 from app_pages._view import figure_style
 from lstm_viz.training.history import prediction_rows, probe_to_trace, truth_share_history
@@ -124,11 +122,9 @@ def show_probe(run, probe, probes) -> None:
     with right:
         fig = figures.saturation_scatter(saturation(every), layer=layer, direction=direction, style=figure_style())
         st.plotly_chart(fig, width="stretch", key="tl_saturation")
-    st.markdown("#### Truth-table shares over training")
     history = truth_share_history(probes, layer, direction)
-    frame = pd.DataFrame(history.shares, columns=list(history.names), index=pd.Index(history.steps, name="step"))
-    st.area_chart(frame, color=[TRUTH_COLOURS[n] for n in history.names], stack=True, height=320,
-                  x_label="training step", y_label="share of cells")
+    st.plotly_chart(figures.truth_shares_over_training(history.steps, history.names, history.shares,
+                                                       style=figure_style()), width="stretch", key="tl_history")
     st.caption("Fraction of all (probe token, unit) cells of this layer and direction in each category, at every "
                "recorded step.")
 

@@ -101,7 +101,7 @@ def test_timeline_cold_start_offers_the_tutorial_and_replays_steps():
     assert steps[0] == 0 and steps[-1] == 600 and int(slider.value) == 600
     assert any(m.value.startswith("#### Step 600") for m in at.markdown)
     assert ":red[" not in predicted_line(at)  # all right at the end of training
-    assert len(at.get("plotly_chart")) == 3  # gates, truth-table shares, saturation
+    assert len(at.get("plotly_chart")) == 4  # gates, truth-table shares, saturation, shares over training
     slider.set_value(0).run()
     assert_clean(at)
     assert any(m.value.startswith("#### Step 0 (epoch 0)") for m in at.markdown)
@@ -199,6 +199,6 @@ def test_sentiment_preset_trains_and_the_timeline_shows_labels():
         at.radio(key="tl_direction").set_value(1).run()
         at.selectbox(key="tl_layer").set_value(1).run()
         assert_clean(at)
-        assert len(at.get("plotly_chart")) == 3
+        assert len(at.get("plotly_chart")) == 4  # gates, shares, saturation, shares over training (plotly)
     finally:
         _stop_all(at)

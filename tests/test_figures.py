@@ -238,6 +238,25 @@ def test_training_curves_and_gate_grad_norms() -> None:
         figures.training_curves({"step": 1})
 
 
+def test_truth_shares_over_training_stacks_the_real_shares() -> None:
+    tr = make_trace(L=1, D=1, T=8, H=6)
+    tables = [truth_table(tr, low, high) for low, high in ((0.1, 0.9), (0.3, 0.7), (0.45, 0.55))]
+    names = tables[0].names
+    shares = np.stack([t.shares_per_layer[0, 0] for t in tables])  # [3 steps, categories], rows sum to 1
+    fig = figures.truth_shares_over_training([0, 50, 100], names, shares, style=figures.PROJECTOR)
+    assert [t.name for t in fig.data] == list(names)
+    assert all(t.stackgroup == "shares" and t.fillcolor == figures.TRUTH_COLOURS[t.name] for t in fig.data)
+    np.testing.assert_allclose(np.sum([t.y for t in fig.data], axis=0), 1.0, atol=1e-9)
+    np.testing.assert_allclose(fig.data[-1].y, shares[:, -1])
+    assert tuple(fig.layout.yaxis.range) == (0, 1) and fig.layout.xaxis.tickfont.size == 20
+    assert "no training events" in figures.truth_shares_over_training([], names, np.zeros((0, len(names))))\
+        .layout.annotations[-1].text
+    with pytest.raises(ValueError, match=r"\[steps, categories\] = \[2, "):
+        figures.truth_shares_over_training([0, 1], names, shares)
+    with pytest.raises(ValueError, match="unknown truth-table categories"):
+        figures.truth_shares_over_training([0], ["sleep"], [[1.0]])
+
+
 def test_real_traces_projection_cells_and_empty_windows() -> None:
     trace = pytest.importorskip("lstm_viz.record.tracing").trace
     torch.manual_seed(0)

@@ -48,6 +48,8 @@ def all_figures(style):
                                                       style=style),
         "training_curves": figures.training_curves(events, style=style),
         "gate_grad_norms": figures.gate_grad_norm_curves(events, style=style),
+        "truth_shares_over_training": figures.truth_shares_over_training(
+            [0, 100, 200], table.names, [table.shares_per_layer[0, 0]] * 3, style=style),
     }
 
 

@@ -7,7 +7,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..record.results import GRU_GATES, LSTM_GATES
-from ._style import FONT_SIZE, GATE_COLOURS, MODEL_COLOURS, Style, grid, log_axis, make_figure, resolve_style
+from ._style import (FONT_SIZE, GATE_COLOURS, MODEL_COLOURS, TRUTH_COLOURS, Style, grid, log_axis, make_figure,
+                     resolve_style)
 
 _GATE_ORDER = {g: k for k, g in enumerate(LSTM_GATES + GRU_GATES)}
 
@@ -121,3 +122,36 @@ def gate_grad_norm_curves(events: Sequence[Mapping], font_size: int = FONT_SIZE,
     if not keys:
         layout["annotations"] = [_empty_note(font_size)]
     return make_figure(data, layout, style, "gradient norm per gate", height=height, margin_bottom=bottom)
+
+
+def truth_shares_over_training(steps: Sequence[int], names: Sequence[str], shares: Any,
+                               font_size: int = FONT_SIZE, style: Optional[Style] = None) -> go.Figure:
+    """Stacked areas: the share of (token, unit) cells in each truth-table category at every recorded step.
+
+    shares: [steps, categories], each row summing to 1 (as `training.history.truth_share_history` gives)."""
+    style = resolve_style(font_size, style)
+    font_size = style.font_size
+    shares = np.asarray(shares, dtype=np.float64)
+    steps, names = list(steps), [str(n) for n in names]
+    if shares.ndim != 2 or shares.shape != (len(steps), len(names)):
+        raise ValueError(f"shares must be [steps, categories] = [{len(steps)}, {len(names)}], got shape "
+                         f"{list(shares.shape)}")
+    unknown = [n for n in names if n not in TRUTH_COLOURS]
+    if unknown:
+        raise ValueError(f"unknown truth-table categories {unknown}; known: {sorted(TRUTH_COLOURS)}")
+    data = [dict(type="scatter", x=steps, y=shares[:, k], name=name, mode="lines", stackgroup="shares",
+                 line=dict(width=0.5, color=TRUTH_COLOURS[name]), fillcolor=TRUTH_COLOURS[name],
+                 hovertemplate=f"step %{{x}}<br>{name} %{{y:.0%}}<extra></extra>")
+            for k, name in enumerate(names)]
+    legend_rows = -(-len(names) // 3)  # three to a row below the plot: never over the areas
+    legend_px = int(legend_rows * 1.8 * font_size)
+    bottom = 10 + 4 * font_size + legend_px
+    plot_px = 14 * font_size
+    layout = dict(xaxis=dict(title=dict(text="training step")),
+                  yaxis=dict(title=dict(text="share of cells"), range=[0, 1], tickformat=".0%"),
+                  legend=dict(orientation="h", y=-3.6 * font_size / plot_px, yanchor="top", x=0,
+                              entrywidth=0.32, entrywidthmode="fraction", traceorder="normal"))
+    if not steps:
+        layout["annotations"] = [_empty_note(font_size)]
+    return make_figure(data, layout, style, "truth-table shares over training",
+                       height=plot_px + (20 + 3 * font_size) + bottom, margin_bottom=bottom)
