@@ -13,6 +13,7 @@ from lstm_viz.files.uploads import save_upload
 from lstm_viz.files.user_corpus import TEXT_SUFFIXES, UserCorpus, load_user_corpus
 from lstm_viz.record.gate_table import GATES_BY_KIND
 from app_pages._common import guarded, layer_direction, require_subject, session_cached
+from app_pages._corpus_state import remember_corpus
 from app_pages._view import controls, figure_style
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +48,8 @@ if source == "Upload a file":
         st.stop()
     corpus_key = (upload.file_id, column)
     corpus = guarded(session_cached, "corpus_file", subject, corpus_key, lambda: read_upload(upload, column))
+    if corpus is not None:
+        remember_corpus(corpus)  # the session's corpus: Saturation measures over it too
 else:
     examples = subject.examples("train", n=2000, max_len=200) if hasattr(subject, "examples") else []
     if not examples:

@@ -4,12 +4,15 @@ import streamlit as st
 from lstm_viz import figures
 from lstm_viz.explore import page_data
 from lstm_viz.analysis import saturation
+from lstm_viz.explore.corpus_view import corpus_sample, prepared_sample
 from lstm_viz.figures.heatmaps import LONG_NAMES
 from app_pages._common import (choose_input, layer_direction, require_subject, session_cached,
                            threshold_slider)
+from app_pages._corpus_state import session_corpus
 from app_pages._view import controls, figure_style, link, seed_widget, share_view
 
 STYLE = figure_style()
+MAX_CORPUS_SAMPLE = 2000  # sequences of the user's corpus traced at most (about 40,000 tokens of sentences)
 
 st.title("Saturation")
 st.caption("As in Karpathy, Johnson & Fei-Fei (2015), *Visualizing and Understanding Recurrent Networks*, "
@@ -18,10 +21,27 @@ st.caption("As in Karpathy, Johnson & Fei-Fei (2015), *Visualizing and Understan
            "(defaults: below -0.8, above 0.8).")
 
 subject = require_subject("the Saturation page")
+corpus = session_corpus()
+has_dataset = bool(subject.examples("dev", 1)) if hasattr(subject, "examples") else False
+sources = ([f"your corpus {corpus.name!r}"] if corpus is not None else []) + \
+    (["the model's dataset"] if has_dataset else ["prepared inputs"])
 with controls("Sample and thresholds"):
+    source = st.radio("Measure over", sources, horizontal=True, key="sat_source",
+                      help="Your corpus: the file last read on the 'Your corpus' page.") \
+        if len(sources) > 1 else sources[0]
     c1, c2 = st.columns(2)
-    n = c1.slider("Sample size (sequences)", 20, 200, 100, step=10, key="sat_n",
-                  help="Dataset sequences (dev split, else train) traced in batches of 32")
+    if source.startswith("your corpus"):
+        most = min(len(corpus.sequences), MAX_CORPUS_SAMPLE)
+        n = c1.slider("Sample size (sequences of your corpus)", 1, most, min(100, most), key="sat_corpus_n",
+                      help="A seeded random pick of your corpus's sequences, traced in batches of 32") \
+            if most > 1 else 1
+    elif has_dataset:
+        n = c1.slider("Sample size (sequences)", 20, 200, 100, step=10, key="sat_n",
+                      help="Dataset sequences (dev split, else train) traced in batches of 32")
+    else:
+        n = 20
+        c1.caption("This model has no dataset: it is measured over its prepared inputs, named below. Read a "
+                   "corpus of your own on **Your corpus** to measure over real data.")
     with c2:
         low, high = threshold_slider("sat")
 with st.expander("Flags"):
@@ -32,24 +52,27 @@ with st.expander("Flags"):
                            key="sat_eps")
 
 
-
 def take_sample():
     try:
-        return page_data.sample_traces(subject, n), ""
-    except ValueError as err:  # no dataset and no prepared inputs
+        if source.startswith("your corpus"):
+            return corpus_sample(subject, corpus, n), ""
+        if has_dataset:
+            return page_data.sample_traces(subject, n), ""
+        return prepared_sample(subject, n), ""
+    except ValueError as err:  # no dataset and no prepared inputs; a corpus the model cannot read
         return None, str(err)
 
 
 with st.spinner(f"Tracing {n} sequences..."):
-    sample, why = session_cached("sample", subject, n, take_sample)
+    sample, why = session_cached("sample", subject, (source, n, id(corpus)), take_sample)
 if sample is None:
-    st.info(f"No dataset sample: {why}. Measuring over one input instead.")
+    st.info(f"No sample to measure over: {why}. Measuring over one input instead.")
     probe = choose_input(subject, key="sat")
     if probe is None:
         st.stop()
     key = page_data.input_key(probe)
     sample = page_data.Sample([session_cached("trace", subject, key, lambda: subject.trace(probe))], 1,
-                          int(probe.lengths.sum()), "one input")
+                              int(probe.lengths.sum()), "one input")
 st.caption(f"Measured over {sample.source} ({sample.n_tokens:,} tokens)"
            + (f"; the dataset has fewer than the {n} asked for." if sample.n_sequences < n
               and sample.source.endswith("sentences") else "."))
@@ -67,7 +90,7 @@ if not first.gate_names:
     st.plotly_chart(figures.gate_histograms(sample.traces, layer, direction, style=STYLE), width="stretch")
     st.stop()
 
-sat = session_cached("saturation", subject, (n, low, high, always, eps, sample.n_tokens),
+sat = session_cached("saturation", subject, (source, n, id(corpus), low, high, always, eps, sample.n_tokens),
                      lambda: saturation(sample.traces, low, high, always, eps))
 gate = st.radio("Gates in the scatter", ["all", *sat.gate_names], horizontal=True, key="sat_gate",
                 format_func=lambda g: "all gates" if g == "all" else LONG_NAMES[g])

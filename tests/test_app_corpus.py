@@ -74,3 +74,57 @@ def test_cold_start_and_no_upload_yet():
     at.radio(key="corpus_source").set_value("Upload a file").run()
     assert_clean(at)
     assert any("Choose a file" in i.value for i in at.info)
+
+
+def _saturation_caption(at) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("Measured over"))
+
+
+def test_saturation_measures_over_the_uploaded_corpus(generated_run):
+    lines = [" ".join(ex.tokens) for ex in generated_pos_corpus(seed=7, n_train=30, n_dev=1, n_test=1).train]
+    lines[0] += " zebra"  # a word outside the vocabulary still counts as a step the model read (<unk>)
+    n_tokens = sum(len(line.split()) for line in lines)
+    at = open_with(PAGE, generated_run)
+    at.radio(key="corpus_source").set_value("Upload a file").run()
+    at.file_uploader(key="corpus_upload").upload("mine.txt", "\n".join(lines).encode())
+    at.run()
+    assert_clean(at)
+    at.switch_page("app_pages/saturation.py")
+    at.run()
+    assert_clean(at)
+    assert at.radio(key="sat_source").value == "your corpus 'mine.txt'"
+    assert at.radio(key="sat_source").options == ["your corpus 'mine.txt'", "the model's dataset"]
+    slider = at.slider(key="sat_corpus_n")
+    assert slider.label == "Sample size (sequences of your corpus)" and slider.max == 30
+    assert _saturation_caption(at) == f"Measured over all 30 sequences of your corpus 'mine.txt' ({n_tokens:,} tokens)."
+    slider.set_value(5).run()
+    assert_clean(at)
+    assert _saturation_caption(at).startswith("Measured over 5 of the 30 sequences of your corpus 'mine.txt'")
+    assert len(at.get("plotly_chart")) == 2
+    at.radio(key="sat_source").set_value("the model's dataset").run()
+    assert_clean(at)
+    assert _saturation_caption(at).startswith("Measured over 10 dev sentences")
+
+
+def test_saturation_of_a_model_without_data_names_its_prepared_inputs():
+    """A user's bare LSTM with one uploaded tensor: no slider pretending to sample, and the caption says which
+    sequences are the user's and which are random numbers."""
+    import torch
+    from torch import nn
+
+    from lstm_viz.explore.module_subject import ModuleSubject
+    from app_pages._common import STATE_KEY, SessionState
+
+    from .apptest_util import open_page
+
+    subject = ModuleSubject("mine", nn.LSTM(4, 3), inputs={"batch.npy": torch.randn(2, 9, 4)}, random_steps=6,
+                            random_batch=2)
+    at = open_page("app_pages/home.py")
+    at.session_state[STATE_KEY] = SessionState(inspected={"mine": subject}, active="file:mine")
+    at.switch_page("app_pages/saturation.py")
+    at.run()
+    assert_clean(at)
+    assert not [s for s in at.slider if s.key in ("sat_n", "sat_corpus_n")]
+    assert _saturation_caption(at) == (
+        "Measured over 4 prepared sequences: your input batch.npy (2 × 9 steps) and standard-normal random numbers "
+        "(not data): Random inputs (2 × 6 steps, seed 0) (30 tokens).")

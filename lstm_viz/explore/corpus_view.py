@@ -3,6 +3,7 @@
 Tokens are recorded as the model read them (`<unk>` where it read `<unk>`)."""
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -14,6 +15,7 @@ from ..analysis.trace_access import check_index, values
 from ..files.user_corpus import UserCorpus, encode_corpus
 from ..record.results import Trace
 from ..record.tracing import trace
+from .page_data import Sample
 
 MAX_RECORDED_STEPS = 1_000_000  # token steps a page records (1M x 256 float32 units = 1 GB)
 
@@ -99,3 +101,51 @@ def match_rows(matches: Sequence) -> list[dict]:
              "length": m.length, "extra units on": round(m.extra_units, 2),
              "context": " ".join(m.left) + "  [" + " ".join(m.tokens) + "]  " + " ".join(m.right)}
             for k, m in enumerate(matches)]
+
+
+def corpus_sample(subject, corpus: UserCorpus, n: int, batch_size: int = 32, seed: int = 0) -> Sample:
+    """Up to `n` sequences of the user's corpus (a seeded random pick, traced in batches of similar length):
+    the sample of the Saturation page when the session has a corpus. The source names the corpus."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    picked = sorted(random.Random(seed).sample(range(len(corpus.sequences)), min(n, len(corpus.sequences))))
+    if corpus.format == "tensor":
+        if not hasattr(subject, "probe_inputs"):
+            raise ValueError(f"{corpus.name} holds embedded vectors; only a model loaded on Inspect a model "
+                             "reads those")
+        traces = [subject.trace(subject.probe_inputs(corpus.inputs[picked[k:k + batch_size]]))
+                  for k in range(0, len(picked), batch_size)]
+    else:
+        part = UserCorpus(corpus.name, corpus.format, tuple(sorted((corpus.sequences[i] for i in picked), key=len)))
+        if hasattr(subject, "encoder"):
+            batches = _batches_model_subject(subject, part.sequences, batch_size)
+        elif getattr(subject, "vocab", None) is not None:
+            batches = _batches_module_subject(subject, part, batch_size)
+        else:
+            raise ValueError("this model has no vocabulary and embedding to read your corpus: load them on "
+                             "Inspect a model first")
+        traces = [tr for tr, _, _ in batches]
+    n_seq = sum(int(t.lengths.numel()) for t in traces)
+    n_tokens = int(sum(int(t.mask.sum()) for t in traces))
+    of = f"all {n_seq:,}" if n_seq == len(corpus.sequences) else f"{n_seq:,} of the {len(corpus.sequences):,}"
+    return Sample(traces, n_seq, n_tokens, f"{of} sequences of your corpus {corpus.name!r}")
+
+
+RANDOM_TITLE = "Random inputs"  # how a subject's preset_inputs title its standard-normal random inputs
+
+
+def prepared_sample(subject, n: int = 20) -> Sample:
+    """A subject's prepared inputs (its own tensors, then random inputs) traced one by one, with a source
+    that names each and says which are random numbers rather than data."""
+    probes = dict(list(subject.preset_inputs(n).items())[:n])
+    if not probes:
+        raise ValueError("this model has no dataset and no prepared inputs to sample; add inputs on "
+                         "Inspect a model")
+    traces = [subject.trace(p) for p in probes.values()]
+    yours = [t for t in probes if not t.startswith(RANDOM_TITLE)]
+    randoms = [t for t in probes if t.startswith(RANDOM_TITLE)]
+    parts = ([f"your input{'s' if len(yours) > 1 else ''} {', '.join(yours)}"] if yours else []) + \
+        [f"standard-normal random numbers (not data): {t}" for t in randoms]
+    n_seq = sum(int(p.lengths.numel()) for p in probes.values())
+    n_tokens = int(sum(int(t.mask.sum()) for t in traces))
+    return Sample(traces, n_seq, n_tokens, f"{n_seq:,} prepared sequences: " + " and ".join(parts))
