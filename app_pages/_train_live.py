@@ -5,8 +5,9 @@ import streamlit as st
 from lstm_viz import figures
 from lstm_viz.training.run import TRAINED_HERE
 from lstm_viz.training.summary import curve_events, format_seconds, grad_norm_events, progress_text, run_row
-from app_pages._common import state
+from app_pages._common import activate_from_callback, state
 from app_pages._live import measured
+from app_pages._training_queue import queue_note, queue_state
 from app_pages._view import figure_style
 
 # Progress, metrics and Stop are redrawn every 2 s while training (a click on Stop redraws at once): each redraw is
@@ -14,11 +15,58 @@ from app_pages._view import figure_style
 STATUS_EVERY_S = 2.0
 
 
+def queued_runs() -> dict:
+    """run name -> the server queue's run id, for this session's runs started on this page."""
+    return st.session_state.setdefault("tr_queue", {})
+
+
+def is_waiting(run) -> bool:
+    """The run waits in the server's line (its Trainer has not started)."""
+    return run.status == "idle" and queue_state(queued_runs().get(run.name)) == "queued"
+
+
+def is_active(run) -> bool:
+    """Training, or waiting in the server's line to train."""
+    return run.is_running or is_waiting(run)
+
+
+def _drop_cancelled(name: str):
+    def drop(run_id: str) -> None:  # Cancel's callback: the run never trained, so the session forgets it
+        from app_pages._training_queue import training_scheduler
+
+        training_scheduler().forget(run_id)
+        s = state()
+        s.runs.pop(name, None)
+        queued_runs().pop(name, None)
+        if s.active == f"run:{name}":
+            activate_from_callback(f"run:{list(s.runs)[-1]}" if s.runs else None)
+    return drop
+
+
+def stop_control(name: str) -> None:
+    """Stop, alone in a fragment without a timer: a click reruns only this button (a few ms of the server's
+    time even while the run holds the CPU), so "Stopping after this step..." shows at once; the status
+    fragment says the same at its next redraw, and the whole page redraws when the run has ended."""
+    run = state().runs.get(name)
+    if run is None or not run.is_running:
+        return
+    stopping = run.stop_requested
+    st.button("Stopping after this step..." if stopping else "Stop", key="tr_stop", on_click=run.stop,
+              type="primary", disabled=stopping, icon=":material/stop_circle:",
+              help="Stops after the current optimizer step and keeps the model")
+
+
 def live_status(name: str, polling: bool) -> None:
     """Progress, status, Stop and the latest metrics of one run (a fragment: every STATUS_EVERY_S while it
-    trains)."""
+    trains or waits in the server's line)."""
     run = state().runs.get(name)
     if run is None:
+        if polling:
+            st.rerun()  # cancelled from the line: redraw the page without it
+        return
+    if is_waiting(run):
+        st.subheader(f"Run: {run.name}")
+        queue_note(queued_runs()[name], key="tr_queue", on_cancel=_drop_cancelled(name))
         return
     snap = run.snapshot()
     cfg = run.train_config
@@ -29,10 +77,6 @@ def live_status(name: str, polling: bool) -> None:
             "idle": st.info}[snap.status]
     note(f"**stopping after this step** (Stop pressed at step {snap.step:,})" if stopping
          else f"**{snap.status}**: {snap.message}")
-    if snap.status == "running":
-        st.button("Stopping after this step..." if stopping else "Stop", key="tr_stop", on_click=run.stop,
-                  type="primary", disabled=stopping, icon=":material/stop_circle:",
-                  help="Stops after the current optimizer step and keeps the model")
     watcher = st.session_state.get("tr_alarms", {}).get(run.name)
     for alarm in watcher.alarms if watcher is not None else ():
         st.warning(f"{alarm.message} (see the **{alarm.view.title()}** page)", icon=":material/warning:")
@@ -44,7 +88,7 @@ def live_status(name: str, polling: bool) -> None:
     cols[2].metric("Dev accuracy", pct("dev_accuracy"))
     cols[3].metric("Tokens / s", f"{m['tokens_per_s']:,.0f}" if "tokens_per_s" in m else "-")
     cols[4].metric("Elapsed", format_seconds(snap.elapsed_s))
-    if polling and not run.is_running:
+    if polling and not is_active(run):
         st.rerun()  # the run ended: redraw the whole page (save button, start button, no more polling)
 
 

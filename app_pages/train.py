@@ -6,6 +6,7 @@ from typing import Optional
 import streamlit as st
 
 from lstm_viz.files.budgets import APP
+from lstm_viz.serving.limits import LimitError
 from lstm_viz.files.uploads import DATASET_SUFFIXES
 from lstm_viz.training import Trainer
 from lstm_viz.training.alarms import AlarmWatcher
@@ -18,7 +19,9 @@ from app_pages._live import redraw_every
 from app_pages._train_form import (ARCH_NAMES, DEFAULTS, DEVICES, LR_CHOICES, MAX_DATASET_MB, PAGE_PRESETS,
                                    SOURCES, THREAD_CHOICES, apply_preset, cached_corpus, configs, dataset_names,
                                    epoch_estimate, form_values, get_corpus, settings_summary)
-from app_pages._train_live import STATUS_EVERY_S, live_charts, live_status
+from app_pages._train_live import (STATUS_EVERY_S, is_active, live_charts, live_status, queued_runs,
+                                   stop_control)
+from app_pages._training_queue import submit
 
 MAX_CHECKPOINT_MB = 200
 
@@ -43,8 +46,11 @@ def start_run(v: dict) -> Optional[str]:
     sources()[name] = (builtin, options)
     watcher = AlarmWatcher()  # gate saturation, dead units, vanishing cell gradient, from the run's probes
     watcher.attach(trainer)
+    try:  # the server's queue starts it when a slot is free (at once, when one is)
+        queued_runs()[name] = submit(trainer, name)
+    except LimitError as err:
+        return str(err)
     st.session_state.setdefault("tr_alarms", {})[name] = watcher
-    trainer.start()
     add_run(run)
     activate_from_callback(f"run:{name}")
     return None
@@ -71,7 +77,7 @@ def slug(name: str) -> str:
 
 
 def save_section(run) -> None:
-    if run is None or run.is_running:
+    if run is None or is_active(run):
         return
     snap = run.snapshot()
     key = (run.name, snap.step, snap.status, run.created)
@@ -132,7 +138,7 @@ for k, val in DEFAULTS.items():
 if st.session_state["tr_device"] not in DEVICES:
     st.session_state["tr_device"] = DEVICES[0]
 
-running = [r for r in state().runs.values() if r.is_running]
+running = [r for r in state().runs.values() if is_active(r)]  # training, or waiting in the server's line
 with st.expander("Settings of the next run", expanded=not state().runs):
     keep = dict(persist_state="session")  # settings survive a visit to another page
     c1, c2, c3 = st.columns(3)
@@ -187,8 +193,8 @@ with st.expander("Settings of the next run", expanded=not state().runs):
 
 c1, c2 = st.columns([1, 4], vertical_alignment="center")
 c1.button("Start training", type="primary", key="tr_start", disabled=bool(running), on_click=on_start)
-c2.markdown(f"**{running[0].name}** is training: stop it below before starting another run." if running
-            else settings_summary(form_values()))
+c2.markdown(f"**{running[0].name}** is {'training' if running[0].is_running else 'waiting to train'}: stop it "
+            "below before starting another run." if running else settings_summary(form_values()))
 if not running:
     estimate = epoch_estimate(form_values())
     if estimate:
@@ -202,7 +208,8 @@ if run is None:
     st.info("No run yet. Press **Start training**: the *tutorial* preset trains PyTorch's tutorial tagger in about "
             "a second. Or load a checkpoint below.")
 else:
-    polling = run.is_running
+    polling = is_active(run)
+    st.fragment(stop_control)(run.name)
     st.fragment(live_status, run_every=STATUS_EVERY_S if polling else None)(run.name, polling)
     st.fragment(live_charts, run_every=redraw_every("train", fastest_s=3.0) if polling else None)(run.name)
     if len(state().runs) > 1:
@@ -211,7 +218,7 @@ else:
 st.subheader("Save and load")
 c1, c2 = st.columns(2)
 with c1:
-    if run is not None and run.is_running:
+    if run is not None and is_active(run):
         st.caption("Saving is possible once the run has ended (stop it or let it finish).")
     save_section(run)
 with c2:

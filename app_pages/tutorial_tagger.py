@@ -3,7 +3,9 @@ import streamlit as st
 
 from lstm_viz import figures
 from lstm_viz.explore.subject import InputError
-from app_pages._common import activate_from_callback, state, subject_of, train_tutorial_tagger
+from lstm_viz.serving.limits import LimitError
+from app_pages._common import state, subject_of
+from app_pages._training_queue import trained_for_this_session, tutorial_run
 from app_pages._view import figure_style, remember_input, shared_text, share_view
 
 STYLE = figure_style()
@@ -15,21 +17,41 @@ st.markdown(
     "rate 0.1 for 300 epochs."
 )
 
-def train_now() -> None:
-    # in a callback, before the sidebar is drawn: the sidebar lists and picks the new run in this script run
-    with st.spinner("Training 300 epochs..."):
-        run = train_tutorial_tagger()
-    activate_from_callback(f"run:{run.name}")
 
+def request(fresh: bool) -> None:
+    st.session_state["tt_request"] = fresh
+
+
+# Training waits in the server's queue (its place in line shows meanwhile), so it runs in the script, not in the
+# button's callback; once the run is added, a rerun draws the sidebar's picker with it.
+fresh = st.session_state.pop("tt_request", None)
+if fresh is not None:
+    try:
+        tutorial_run(fresh=fresh)
+    except LimitError as err:
+        st.error(f"Cannot train now: {err}")
+    else:
+        st.rerun()
 
 runs = [r for r in state().runs.values() if r.dataset == "tutorial" and r.status == "finished"]
-st.button("Train it now" if not runs else "Train it again", type="primary", on_click=train_now)
 if not runs:
-    st.info("Press **Train it now**: training takes about a second on a CPU.")
+    st.button("Train it now", type="primary", on_click=request, args=(False,))
+    st.info("Press **Train it now**: training takes a few seconds on a CPU.")
     st.stop()
 
 run = runs[-1]
 snap = run.snapshot()
+if getattr(run, "shared", False):
+    c1, c2 = st.columns([4, 1], vertical_alignment="center")
+    c1.info("Trained on this server just now, once for everyone: every student who trains it with these settings "
+            "gets a copy of this result." if trained_for_this_session(run) else
+            "This exact run (the same settings and seed) was already trained on this server, so you got a copy "
+            "of its result at once: training it again would give identical weights (one CPU thread, fixed order, "
+            "fixed seed).")
+    c2.button("Train it anew", on_click=request, args=(True,), help="Trains your own run from scratch (it may "
+              "wait its turn in the server's queue)")
+else:
+    st.button("Train it again", on_click=request, args=(True,))
 subject = subject_of(run)
 c1, c2, c3 = st.columns(3)
 c1.metric("Training time", f"{snap.elapsed_s:.2f} s")

@@ -7,8 +7,10 @@ without sleeps: a test releases the runs it wants to end.
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
+import torch
 
 from lstm_viz.data import generated_pos_corpus, load_corpus, tutorial_corpus
 from lstm_viz.serving.cost import RunCost, count_params, estimate_cost
@@ -296,3 +298,47 @@ def test_estimates_learn_from_finished_runs_per_lane():
     assert s.status(small).estimate_s < 40  # the small lane learnt that its runs end sooner than planned
     assert s.status(big).estimate_s == 100 and s.status(big).big  # the big lane has seen no run yet
     s.shutdown(WAIT)
+
+
+def test_train_once_trains_one_configuration_once_for_every_waiter_and_again_after_a_failure():
+    """Thirty sessions asking for the same deterministic run share one training; each gets its own weights."""
+    from lstm_viz.serving.shared_run import SharedRun, TrainOnce, run_key
+
+    scheduler = make(ServerLimits(max_training=1))
+    made, log = [], []
+
+    def make_trainer() -> Trainer:
+        gated = Gated(f"try {len(made) + 1}", log, fail=RuntimeError if not made else None)
+        made.append(gated)
+        return gated.trainer
+
+    once = TrainOnce("key", make_trainer, scheduler, "Tutorial tagger")
+    first = once.submit()
+    assert once.submit() == first and len(made) == 1  # a second caller joins the same run
+    made[0].release.set()
+    assert once.wait(WAIT).state == "failed" and once.result() is None  # the first try raised
+    results = []
+    waiters = [threading.Thread(target=lambda: results.append(once.wait(WAIT))) for _ in range(5)]
+    for t in waiters:
+        t.start()
+    deadline = time.monotonic() + WAIT
+    while len(made) < 2 and time.monotonic() < deadline:  # the first waiter submits the second try
+        time.sleep(0.005)
+    made[-1].wait_started()
+    made[-1].release.set()
+    for t in waiters:
+        t.join(WAIT)
+    assert len(made) == 2  # retried once after the failure, then shared by all five waiters
+    assert once.result() is made[1].trainer and once.wait(WAIT) is None and once.submit() is None
+    assert scheduler.counts()["kept"] == 0  # the shared result is not a session's kept run
+    a, b = (SharedRun(f"copy {k}", once.result(), "tutorial") for k in "ab")
+    assert a.snapshot() == b.snapshot() and a.model_copy()[1] is not b.model_copy()[1]
+    assert a.model_copy()[1] is a.model_copy()[1]  # one copy per run: the pages' caches stay valid
+    for x, y in zip(a.model_copy()[1].parameters(), b.model_copy()[1].parameters()):
+        assert torch.equal(x, y)
+    with pytest.raises(ValueError, match="finished training"):
+        SharedRun("early", tutorial_trainer(), "tutorial")
+    key = run_key(preset("tutorial"), TRAIN_PRESETS["tutorial"], tutorial_corpus())
+    assert key == run_key(preset("tutorial"), TRAIN_PRESETS["tutorial"], tutorial_corpus())
+    assert key != run_key(preset("tutorial"), TrainConfig(**{**TRAIN_PRESETS["tutorial"].__dict__, "seed": 1}),
+                          tutorial_corpus())

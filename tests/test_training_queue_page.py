@@ -4,6 +4,7 @@ the run out of line, and a clear message for a run the server no longer knows.""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import streamlit as st
@@ -108,4 +109,111 @@ def test_train_and_wait_trains_through_the_queue_and_refuses_clearly(monkeypatch
     finally:
         release.set()
         training_scheduler().shutdown(60)
+        st.cache_resource.clear()
+
+
+def _runs(at) -> dict:
+    return at.session_state["lstm_viz_state"].runs if "lstm_viz_state" in at.session_state else {}
+
+
+def test_train_page_start_waits_in_line_and_cancel_takes_the_run_out(monkeypatch):
+    """With every slot taken, Start puts the run in line: the page says where it stands, Start is off (one run
+    per session), Cancel takes it out of line and out of the session; once a slot frees it trains."""
+    from tests.apptest_util import assert_clean, open_page
+
+    monkeypatch.setenv("LSTM_VIZ_MAX_TRAINING", "1")
+    at = open_page("app_pages/train.py")  # clears cache_resource: a fresh scheduler with one slot
+    from app_pages._training_queue import training_scheduler
+
+    scheduler = training_scheduler()
+    started, release = threading.Event(), threading.Event()
+    holder = _tutorial()
+    holder.add_callback("on_step_end", lambda t: (started.set(), release.wait(60)))
+    scheduler.submit("another student", holder, "holder")
+    try:
+        assert started.wait(60)
+        at.button(key="tr_start").click().run()
+        assert_clean(at)
+        (run,) = _runs(at).values()
+        assert run.status == "idle"  # waiting: its Trainer has not started
+        assert any(i.value.startswith("Waiting to train: **1st in line, ") for i in at.info), [i.value for i in at.info]
+        assert at.button(key="tr_start").disabled
+        cancel = [b for b in at.button if b.key and b.key.startswith("tr_queue_cancel_")]
+        assert len(cancel) == 1
+        cancel[0].click().run()
+        assert_clean(at)
+        assert _runs(at) == {} and not at.button(key="tr_start").disabled
+        assert scheduler.counts()["queued"] == 0 and scheduler.counts()["kept"] == 1  # only the holder
+        at.button(key="tr_start").click().run()  # in line again; the holder ends, so this one trains
+        (run,) = _runs(at).values()
+        assert run.status == "idle"
+        release.set()
+        deadline = time.time() + 90
+        while run.status in ("idle", "running"):
+            assert time.time() < deadline, "the queued run never trained"
+            time.sleep(0.2)
+            at.run()
+        at.run()
+        assert_clean(at)
+        assert run.status == "finished" and run.snapshot().step == 600
+        assert any("finished 300 epochs" in s.value for s in at.success)
+    finally:
+        release.set()
+        scheduler.shutdown(60)
+        st.cache_resource.clear()
+
+
+def _tutorial_session() -> AppTest:
+    """A new session of the real app on the Tutorial tagger page, without clearing the server's caches."""
+    from tests.apptest_util import APP
+
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("app_pages/tutorial_tagger.py").run()
+    return at
+
+
+def test_tutorial_is_trained_once_per_server_and_equals_a_fresh_training_exactly():
+    """"Train it now" in two sessions: one training on the server, each session its own copy of identical
+    weights, said honestly on the page; the shared weights equal a fresh training's state_dict bit for bit,
+    and "Train it anew" trains the session's own run to the same weights."""
+    import torch
+
+    from lstm_viz.serving.shared_run import SharedRun
+    from lstm_viz.training import TRAIN_PRESETS
+    from lstm_viz.training.run import TrainingRun
+    from tests.apptest_util import assert_clean
+
+    st.cache_resource.clear()
+    try:
+        a = _tutorial_session()
+        a.button[0].click().run()  # "Train it now" (the sidebar has no buttons before a run exists)
+        assert_clean(a)
+        b = _tutorial_session()
+        assert [x.label for x in b.button] == ["Train it now"]
+        b.button[0].click().run()
+        assert_clean(b)
+        (ra,), (rb,) = _runs(a).values(), _runs(b).values()
+        assert isinstance(ra, SharedRun) and isinstance(rb, SharedRun) and ra.status == rb.status == "finished"
+        assert any("Trained on this server just now" in i.value for i in a.info)
+        assert any("already trained on this server" in i.value for i in b.info)
+        ma, mb = ra.model_copy()[1], rb.model_copy()[1]
+        assert ma is not mb  # each session analyses its own copy
+        fresh = Trainer(preset("tutorial"), TRAIN_PRESETS["tutorial"], tutorial_corpus())
+        fresh.run()
+        want = fresh.model.state_dict()
+        for model in (ma, mb):
+            got = model.state_dict()
+            assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in want)
+        assert a.get("plotly_chart") and b.get("plotly_chart")  # the heatmap of the shared model
+        assert any("`The`/**DET**" in m.value and "`dog`/**NN**" in m.value for m in a.markdown)
+        anew = [x for x in b.button if x.label == "Train it anew"]
+        assert len(anew) == 1
+        anew[0].click().run()
+        assert_clean(b)
+        own = _runs(b)["Tutorial tagger (2)"]
+        assert isinstance(own, TrainingRun) and own.status == "finished" and own.trainer is not fresh
+        got = own.model_copy()[1].state_dict()
+        assert all(torch.equal(got[k], want[k]) for k in want)
+        assert b.session_state["lstm_viz_state"].active == "run:Tutorial tagger (2)"
+    finally:
         st.cache_resource.clear()
