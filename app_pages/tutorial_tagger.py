@@ -59,8 +59,8 @@ c2.metric("Final loss", f"{snap.metrics.get('loss', float('nan')):.3f}")
 c3.metric("Training accuracy", f"{snap.metrics.get('accuracy', float('nan')):.0%}")
 
 text = st.text_input("Sentence", shared_text("The dog ate the apple"), key="tutorial_text", max_chars=2_000,
-                     help="Words the tutorial never saw become <unk>.")
-remember_input(text=text)
+                     help="Words the tutorial never saw become <unk>.",
+                     on_change=lambda: remember_input(text=st.session_state["tutorial_text"]))  # only typed ones
 try:
     probe = subject.input_from_text(text)
 except InputError as err:
