@@ -65,8 +65,9 @@ def train_missing(known, budget: int) -> bool:
 
 def trained_caption(known, siblings: dict, own_accuracy, targets_note: str) -> str:
     corpus, split = known.corpus, known.eval_split
-    runs = "; ".join(f"{kind}: {s.steps:,} of {s.planned_steps:,} planned steps in {s.seconds:.0f} s"
-                     + (" (cut short by the time budget)" if s.cut_short else "") for kind, s in siblings.items())
+    runs = "; ".join(f"{kind}: {s.steps:,} of {s.planned_steps:,} planned steps"
+                     + (f" (cut short: {s.message.removeprefix('finished: ')})" if s.cut_short else "")
+                     for kind, s in siblings.items())
     accs = ", ".join([f"{known.arch} (this model) {trained_siblings.percent(own_accuracy)}"]
                      + [f"{k} {trained_siblings.percent(s.accuracy)}" for k, s in siblings.items()])
     return (f"**Trained models.** {' and '.join(siblings)} were trained here on {corpus.name} "
@@ -148,6 +149,14 @@ if trained is not None:
             cmp.flows, tokens=tokens, forget_product=fps, layer=layer, direction=direction, mode=mode, style=STYLE,
             title="trained " + " vs ".join(KINDS)), width="stretch")
         st.caption(trained_caption(known, siblings, own_accuracy, cmp.targets_note))
+    short = [k for k, s in siblings.items() if s.cut_short]
+    if short:
+        st.warning(f"The time budget stopped the {' and '.join(short)} before the end of their planned training: "
+                   "they are partly trained, so this is not yet a fair comparison. Train again with more time "
+                   "per architecture.", icon=":material/timer:")
+    if st.button("Discard these and train again", key="grad_discard_siblings"):
+        st.session_state[SIBLINGS_KEY].pop(state().active, None)
+        st.rerun()
 else:
     seed = int(st.number_input("Seed of the untrained modules", 0, 9999, 0, key="grad_seed"))
     sizes = guarded(architectures.module_sizes, subject.module)
@@ -175,7 +184,10 @@ else:
 
 st.subheader("Per-gate parameter gradients during training")
 run = active_run()
-if run is None:
+if run is None and (state().active or "").startswith("builtin:"):
+    st.info("This built-in model was trained in advance: its training history is not kept with it. Train a "
+            "model on the **Train** page to see its per-gate gradients.")
+elif run is None:
     st.info("This model was loaded from a file: it has no training history to show.")
 else:
     snapshot = run.snapshot()

@@ -45,9 +45,15 @@ def test_a_run_trained_here_gets_trained_siblings():
     assert "GRU: 600 of 600 planned steps" in text and "RNN: 600 of 600 planned steps" in text
     assert "the same split as the run 'Tutorial tagger'" in text and "seed (0)" in text
     assert "cut short" not in text
+    assert not at.warning  # the tutorial's 600 steps fit in the time budget
     at.radio(key="grad_layout").set_value("side_by_side").run()
     assert_clean(at)
     assert "xaxis3" in compare_figure(at)["layout"]
+    button(at, "Discard these and train again").click()
+    at.run()
+    assert_clean(at)
+    assert compare_figure(at)["layout"]["title"]["text"].startswith("untrained")
+    assert button(at, "Train GRU and RNN the same way")
 
 
 def test_a_model_from_a_file_is_compared_with_untrained_modules_named_so():
@@ -67,3 +73,18 @@ def test_a_gru_run_trains_lstm_and_rnn():
     names = " ".join(d["name"] for d in compare_figure(at)["data"])
     assert "GRU (this model" in names and "LSTM (trained here" in names and "RNN (trained here" in names
     assert "LSTM: 8 of 8 planned steps" in captions(at)  # tiny_run: 4 epochs x 2 sentences
+
+
+def test_a_builtin_model_offers_siblings_trained_by_its_recipe():
+    from lstm_viz.teaching.builtin import default_builtin_key
+
+    from .apptest_util import open_page
+
+    if default_builtin_key() != "ewt-pos-lstm":
+        pytest.skip("the built-in EWT tagger is not built (python -m lstm_viz.teaching build)")
+    at = open_page("app_pages/gradients.py")  # a fresh session shows the built-in EWT tagger
+    assert_clean(at)
+    assert button(at, "Train GRU and RNN the same way")
+    assert any("Universal Dependencies English Web Treebank v2.16, the same split" in m.value for m in at.markdown)
+    assert all("untrained, random weights" in d["name"] for d in compare_figure(at)["data"])
+    assert any("trained in advance" in i.value for i in at.info)
