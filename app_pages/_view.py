@@ -84,12 +84,12 @@ _BASE_CSS = """
 .katex-display { overflow-x: auto; overflow-y: hidden; padding: 0.2rem 0; }
 """
 _PROJECTOR_CSS = """
-/* the top bar is 3.75rem tall: titles stay below it */
+/* the top bar is 3.75rem tall: titles stay below it; captions are drawn at 60% opacity: full dark text */
 [data-testid="stMainBlockContainer"] { padding: 4rem 1.5rem 4rem 1.5rem; max-width: 100%; }
 [data-testid="stMain"] [data-testid="stCaptionContainer"] p { color: #222; }
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.2rem; color: #111; }
-[data-testid="stMain"] [data-testid="stCaptionContainer"] { font-size: 1.05rem; color: #222; }
+[data-testid="stMain"] [data-testid="stCaptionContainer"] { font-size: 1.05rem; color: #222; opacity: 1; }
 [data-testid="stMain"] [data-testid="stMetricValue"] p { font-size: 1.75rem; }
 [data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.05rem; }
 [data-testid="stMain"] .katex { font-size: 1.3em; }

@@ -4,7 +4,7 @@ import streamlit as st
 from lstm_viz import figures
 from lstm_viz.analysis import saturation, truth_table
 from app_pages._live import measured, redraw_every
-from app_pages._view import figure_style
+from app_pages._view import figure_style, projector_on
 from lstm_viz.training.history import prediction_rows, probe_to_trace, truth_share_history
 from app_pages._common import (activate_from_callback, active_run, layer_direction, state,
                            train_tutorial_tagger)
@@ -100,7 +100,7 @@ def replay(run) -> None:
 def show_probe(run, probe, probes) -> None:
     sentences = [" ".join(t) for t in probe.tokens]
     c1, c2 = st.columns([3, 2])
-    index = c1.selectbox("AnalysisInput sentence", range(len(sentences)), format_func=lambda k: sentences[k],
+    index = c1.selectbox("Probe sentence", range(len(sentences)), format_func=lambda k: sentences[k],
                          key="tl_sentence") if len(sentences) > 1 else 0
     layer, direction = layer_direction(probe.hidden.shape[0], probe.hidden.shape[1], key="tl", where=c2)
     st.markdown(f"#### Step {probe.step} (epoch {probe.epoch})")
@@ -113,7 +113,8 @@ def show_probe(run, probe, probes) -> None:
         st.info("A plain RNN has no gates, so there is no truth table or gate saturation to show.")
         return
     every = probe_to_trace(probe)  # all probe sentences: saturation and per-layer shares count them all
-    left, right = st.columns([3, 2])
+    # side by side on a wide screen; one under the other in projector mode (a 2/5 column at 150% cut titles)
+    left, right = (st.container(), st.container()) if projector_on() else st.columns([3, 2])
     with left:
         table = truth_table(every)
         st.plotly_chart(figures.truth_table_shares(table, layer=layer, direction=direction, batch_index=index,

@@ -140,6 +140,12 @@ def test_long_titles_wrap_instead_of_being_cut() -> None:
     assert wrap_title("short", 30) == "short"
     wrapped = wrap_title("gate saturation (low 0.1, high 0.9), layer 0 fwd, 47 steps", 40)
     assert wrapped == "gate saturation (low 0.1, high 0.9),<br>layer 0 fwd, 47 steps"  # never inside (...)
+    # a part longer than the width breaks at a space before its (...), never inside it (a narrow column at
+    # 150% zoom cut "gate saturation (low 0.1, high 0.9" on the Timeline page)
+    assert wrap_title("gate saturation (low 0.1, high 0.9), layer 0 fwd, 9 steps", 30) == \
+        "gate saturation<br>(low 0.1, high 0.9),<br>layer 0 fwd, 9 steps"
+    assert all(len(line) <= 30 for line in wrap_title("a very long title without any commas at all", 30)
+               .split("<br>"))
     sat = saturation(make_trace(T=7))
     fig = figures.saturation_scatter(sat, style=figures.PROJECTOR)
     assert "<br>" in fig.layout.title.text and f"{sat.n_steps} steps" in fig.layout.title.text

@@ -6,7 +6,6 @@ otherwise draw 12 px grey ticks) and in an exported HTML file. `PROJECTOR` is th
 """
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Union
 
@@ -108,8 +107,27 @@ def wrap_title(text: str, width: int) -> str:
         else:
             if lines:
                 lines[-1] += ","
-            lines.extend([part] if "(" in part else textwrap.wrap(part, width) or [part])  # (...) stays whole
+            lines.extend(_wrap_keeping_groups(part, width))
     return "<br>".join(lines)
+
+
+def _wrap_keeping_groups(part: str, width: int) -> list[str]:
+    """Wrap at spaces, a "(...)" group never split: "gate saturation (low 0.1, high 0.9)" at 30 characters
+    -> ["gate saturation", "(low 0.1, high 0.9)"]."""
+    chunks, depth, start = [], 0, 0
+    for k, ch in enumerate(part):
+        depth += (ch == "(") - (ch == ")")
+        if ch == " " and depth == 0:
+            chunks.append(part[start:k])
+            start = k + 1
+    chunks.append(part[start:])
+    lines: list[str] = []
+    for chunk in filter(None, chunks):
+        if lines and len(lines[-1]) + 1 + len(chunk) <= width:
+            lines[-1] += " " + chunk
+        else:
+            lines.append(chunk)
+    return lines or [part]
 
 
 def _style_axes(layout: dict, style: Style) -> None:

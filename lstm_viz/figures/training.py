@@ -153,5 +153,5 @@ def truth_shares_over_training(steps: Sequence[int], names: Sequence[str], share
                               entrywidth=0.32, entrywidthmode="fraction", traceorder="normal"))
     if not steps:
         layout["annotations"] = [_empty_note(font_size)]
-    return make_figure(data, layout, style, "truth-table shares over training",
+    return make_figure(data, layout, style, "shares over training",
                        height=plot_px + (20 + 3 * font_size) + bottom, margin_bottom=bottom)

@@ -70,8 +70,9 @@ def truth_table_heatmap(table: TruthTable, layer: int = 0, direction: int = 0, b
         xaxis=dict(type="category", tickangle=-45 if len(x) > 8 else 0),
         yaxis=dict(type="category", autorange="reversed", title=dict(text="unit"), showticklabels=ids.size <= 64),
         legend=dict(orientation="v", y=1.0, yanchor="top", x=1.02, xanchor="left"))  # beside: never under the title
-    # at most 360 px of rows, as a gate heatmap's panel: the whole table fits a 1280x720 screen under the page title
-    height = int(np.clip(12 * ids.size + 3 * font_size, 8 * font_size, 360)) + 10 * font_size
+    # at most 330 px of rows: the whole table, with a three-line projector title, fits a 1280x720 screen under
+    # the page title
+    height = int(np.clip(12 * ids.size + 3 * font_size, 8 * font_size, 330)) + 10 * font_size
     return make_figure(data, layout, style, f"truth table (low {table.low:g}, high {table.high:g}), "
                        f"layer {layer} {direction_label(direction)}, sequence {b}", height=height)
 
