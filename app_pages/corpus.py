@@ -77,7 +77,8 @@ if recorded is None:
 acts = recorded.activations
 st.caption(f"{corpus.name}: {recorded.sequences:,} sequences, {acts.values.shape[0]:,} token steps, "
            f"{acts.units} units; {recorded.unknown:,} tokens read as <unk>"
-           + (f"; {recorded.note}" if recorded.note else "."))
+           + (f"; {recorded.note}" if recorded.note else ".")
+           + (" The Saturation page now measures over this corpus too." if source == "Upload a file" else ""))
 
 style = figure_style()
 match_tab, drivers_tab = st.tabs(["Select and match", "Token drivers"])
