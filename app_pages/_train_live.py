@@ -1,5 +1,5 @@
-"""The Train page's live view of a run: status, Stop and metrics (every STATUS_EVERY_S), and the curves and
-runs table (paced by their measured cost, app_pages/_live.py)."""
+"""The Train page's live view of a run: Stop (a fragment of its own), its place in the server's line while it
+waits, status and metrics, and the curves and runs table (both paced by their measured cost, app_pages/_live.py)."""
 import streamlit as st
 
 from lstm_viz import figures
@@ -10,9 +10,13 @@ from app_pages._live import measured
 from app_pages._training_queue import queue_note, queue_state
 from app_pages._view import figure_style
 
-# Progress, metrics and Stop are redrawn every 2 s while training (a click on Stop redraws at once): each redraw is
-# a Streamlit script run, ~20-100 ms of the GIL that the training thread then waits for.
+# Progress and metrics are redrawn every 2-5 s while training, paced by their measured cost (app_pages/_live.py);
+# Stop has a fragment of its own, so a click on it redraws only the button. Each redraw is a Streamlit script run
+# (~20-100 ms of the GIL that the training thread then waits for), and every chart redraw also costs the browser
+# a plotly.js render on the same cores: the curves redraw at most every CHARTS_EVERY_S, and only with new events.
 STATUS_EVERY_S = 2.0
+STATUS_SLOWEST_S = 5.0
+CHARTS_EVERY_S = 5.0
 
 
 def queued_runs() -> dict:
@@ -59,6 +63,11 @@ def stop_control(name: str) -> None:
 def live_status(name: str, polling: bool) -> None:
     """Progress, status, Stop and the latest metrics of one run (a fragment: every STATUS_EVERY_S while it
     trains or waits in the server's line)."""
+    with measured("status"):
+        _status(name, polling)
+
+
+def _status(name: str, polling: bool) -> None:
     run = state().runs.get(name)
     if run is None:
         if polling:

@@ -19,8 +19,8 @@ from app_pages._live import redraw_every
 from app_pages._train_form import (ARCH_NAMES, DEFAULTS, DEVICES, LR_CHOICES, MAX_DATASET_MB, PAGE_PRESETS,
                                    SOURCES, THREAD_CHOICES, apply_preset, cached_corpus, configs, dataset_names,
                                    epoch_estimate, form_values, get_corpus, settings_summary)
-from app_pages._train_live import (STATUS_EVERY_S, is_active, live_charts, live_status, queued_runs,
-                                   stop_control)
+from app_pages._train_live import (CHARTS_EVERY_S, STATUS_EVERY_S, STATUS_SLOWEST_S, is_active, live_charts,
+                                   live_status, queued_runs, stop_control)
 from app_pages._training_queue import submit
 
 MAX_CHECKPOINT_MB = 200
@@ -210,8 +210,9 @@ if run is None:
 else:
     polling = is_active(run)
     st.fragment(stop_control)(run.name)
-    st.fragment(live_status, run_every=STATUS_EVERY_S if polling else None)(run.name, polling)
-    st.fragment(live_charts, run_every=redraw_every("train", fastest_s=3.0) if polling else None)(run.name)
+    status_every = redraw_every("status", fastest_s=STATUS_EVERY_S, slowest_s=STATUS_SLOWEST_S)
+    st.fragment(live_status, run_every=status_every if polling else None)(run.name, polling)
+    st.fragment(live_charts, run_every=redraw_every("train", fastest_s=CHARTS_EVERY_S) if polling else None)(run.name)
     if len(state().runs) > 1:
         st.caption("The sidebar's **Model** box picks which run this page (and every analysis page) shows.")
 
