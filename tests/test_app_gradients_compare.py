@@ -15,9 +15,14 @@ pytestmark = pytest.mark.timeout(240)
 
 def compare_figure(at) -> dict:
     figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    found = [f for f in figs if " vs " in f["layout"]["title"]["text"]]
-    assert len(found) == 1, [f["layout"]["title"]["text"] for f in figs]
+    found = [f for f in figs if " vs " in title(f)]
+    assert len(found) == 1, [title(f) for f in figs]
     return found[0]
+
+
+def title(fig: dict) -> str:
+    """The figure's title as one line (the figure wraps long titles with <br>)."""
+    return fig["layout"]["title"]["text"].replace("<br>", " ")
 
 
 def captions(at) -> str:
@@ -27,14 +32,14 @@ def captions(at) -> str:
 def test_a_run_trained_here_gets_trained_siblings():
     at = cold_start("app_pages/gradients.py")  # the tutorial tagger, trained here
     fig = compare_figure(at)
-    assert fig["layout"]["title"]["text"].startswith("untrained LSTM vs GRU vs RNN (random weights)")
+    assert title(fig).startswith("untrained LSTM vs GRU vs RNN (random weights)")
     assert all("(untrained, random weights)" in d["name"] for d in fig["data"])
     assert "Untrained: random weights" in captions(at)
     button(at, "Train GRU and RNN the same way").click()
     at.run()
     assert_clean(at)
     fig = compare_figure(at)
-    assert fig["layout"]["title"]["text"].startswith("trained LSTM vs GRU vs RNN")
+    assert title(fig).startswith("trained LSTM vs GRU vs RNN")
     names = {d["name"].split(" ‖")[0].split(" forget")[0].split(" update")[0] for d in fig["data"]}
     assert any(n.startswith("LSTM (this model, dev acc.") for n in names), names
     assert any(n.startswith("GRU (trained here, dev acc.") for n in names), names
@@ -52,7 +57,7 @@ def test_a_run_trained_here_gets_trained_siblings():
     button(at, "Discard these and train again").click()
     at.run()
     assert_clean(at)
-    assert compare_figure(at)["layout"]["title"]["text"].startswith("untrained")
+    assert title(compare_figure(at)).startswith("untrained")
     assert button(at, "Train GRU and RNN the same way")
 
 

@@ -96,7 +96,7 @@ def test_trained_comparison_on_one_input(run, siblings):
     gold = own.probe([run.corpus.dev[0].tokens], targets=[run.corpus.dev[0].label])
     assert "gold" in ts.compare_trained(own, None, siblings, gold, known).targets_note
     fig = figures.gradient_flow_figure(cmp.flows, title="trained LSTM vs GRU vs RNN")
-    assert fig.layout.title.text.startswith("trained LSTM vs GRU vs RNN")
+    assert fig.layout.title.text.replace("<br>", " ").startswith("trained LSTM vs GRU vs RNN")
     assert {d.name.split(" ‖")[0] for d in fig.data} == set(names)
 
 
