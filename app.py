@@ -52,7 +52,6 @@ PAGES = {
 
 def render() -> None:
     """Navigation, the shared sidebar and the page itself: all of it inside one guard (page_guard.run_page)."""
-    warm_up_torch()
     navigation = st.navigation(PAGES)
     follow_link_model()
     projector_switch()
@@ -60,7 +59,10 @@ def render() -> None:
     apply_page_css()
     show_link_notes()
     missing_model_notice()
-    navigation.run()
+    try:
+        navigation.run()
+    finally:  # after the first page is drawn: the warm-up's imports would hold the GIL while it draws
+        warm_up_torch()
 
 
 run_page(render)  # no traceback reaches a user: a short message, logged on the server
