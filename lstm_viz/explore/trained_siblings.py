@@ -124,7 +124,7 @@ class TrainedSibling:
     model: Model  # on the CPU, in eval mode
     steps: int  # optimizer steps done
     planned_steps: int  # what the settings plan (epochs x batches, or max_steps)
-    seconds: float
+    seconds: float  # building, training and measuring it
     message: str  # the trainer's final message, e.g. "finished: time budget of 60 s reached at step 412"
     accuracy: Optional[float]  # on `split`
     split: str
@@ -140,6 +140,7 @@ def train_sibling(known: KnownTraining, kind: str, budget_s: Optional[float] = S
     arch = {v: k for k, v in ARCHS.items()}.get(kind)
     if arch is None:
         raise ValueError(f"kind must be one of {tuple(ARCHS.values())}, got {kind!r}")
+    start = time.perf_counter()
     trainer = Trainer(replace(known.model_config, arch=arch), sibling_train_config(known.train_config, budget_s),
                       known.corpus, encoder=known.encoder)
     if progress is not None:
@@ -152,7 +153,6 @@ def train_sibling(known: KnownTraining, kind: str, budget_s: Optional[float] = S
                 progress(kind, min(1.0, t.step / max(t.total_steps, 1)))
 
         trainer.add_callback("on_step_end", report)
-    start = time.perf_counter()
     snap = trainer.run()
     if snap.status == "failed":
         raise RuntimeError(f"training the {kind} failed: {snap.message}")
