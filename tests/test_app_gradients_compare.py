@@ -93,3 +93,17 @@ def test_a_builtin_model_offers_siblings_trained_by_its_recipe():
     assert any("Universal Dependencies English Web Treebank v2.16, the same split" in m.value for m in at.markdown)
     assert all("untrained, random weights" in d["name"] for d in compare_figure(at)["data"])
     assert any("trained in advance" in i.value for i in at.info)
+
+
+def test_siblings_cut_short_by_a_time_budget_are_called_partly_trained():
+    from dataclasses import replace
+
+    run = tiny_run("lstm")
+    run.train_config = replace(run.train_config, epochs=300, time_budget_s=0.05)  # the run's own budget binds
+    at = open_with("app_pages/gradients.py", run)
+    button(at, "Train GRU and RNN the same way").click()
+    at.run()
+    assert_clean(at)
+    assert any("partly trained" in w.value and "GRU and RNN" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    assert "cut short: time budget of 0.05 s reached" in captions(at)
