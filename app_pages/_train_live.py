@@ -128,6 +128,8 @@ def charts(run) -> None:
             st.caption("Per-gate gradient norms appear after the first logged ones.")
     elif snap.status == "running":
         st.caption("Waiting for the first steps...")
+    elif is_waiting(run):
+        st.caption("The curves appear once the run trains.")
     else:
         st.caption("No training curves: the run ended before its first step." if run.origin == TRAINED_HERE
                    else f"No training curves: this run was {run.origin} (a checkpoint keeps the weights, not "

@@ -86,8 +86,9 @@ def queue_note(run_id: str, key: str = "queue", on_cancel=None) -> str:
         return "unknown"
     if status.state == "queued":
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
+        running = int(scheduler.counts()["running"])
         c1.info(f"Waiting to train: **{status.describe()}**. "
-                f"{scheduler.counts()['running']:.0f} runs are training on this server now.")
+                f"{running} {'run is' if running == 1 else 'runs are'} training on this server now.")
         c2.button("Cancel", key=f"{key}_cancel_{run_id}", on_click=_cancel, args=(run_id, on_cancel),
                   icon=":material/close:")
     elif status.state in ("failed", "cancelled"):

@@ -193,8 +193,9 @@ with st.expander("Settings of the next run", expanded=not state().runs):
 
 c1, c2 = st.columns([1, 4], vertical_alignment="center")
 c1.button("Start training", type="primary", key="tr_start", disabled=bool(running), on_click=on_start)
-c2.markdown(f"**{running[0].name}** is {'training' if running[0].is_running else 'waiting to train'}: stop it "
-            "below before starting another run." if running else settings_summary(form_values()))
+c2.markdown((f"**{running[0].name}** is training: stop it below before starting another run."
+             if running[0].is_running else f"**{running[0].name}** is waiting to train: cancel it below before "
+             "starting another run.") if running else settings_summary(form_values()))
 if not running:
     estimate = epoch_estimate(form_values())
     if estimate:

@@ -59,3 +59,43 @@ def test_stop_reacts_and_stops_within_one_step_and_live_views_follow():
         screenshot(page, "train_stopped_1280x720")
         print(f"Stop: the page reacted {reacted_s:.2f} s after the click; stopped at step {stopped}, "
               f"pressed at step {pressed}")
+
+
+def test_a_second_start_waits_in_line_and_cancel_takes_it_out(monkeypatch):
+    """One training slot: a second student's Start waits in line with its place and an estimate, their Start is
+    off meanwhile, and Cancel takes the run out of line and out of their session."""
+    require_browser()
+    monkeypatch.setenv("LSTM_VIZ_MAX_TRAINING", "1")  # the server started below reads it
+    with streamlit_server(timeout=180) as url, browser_page(1280, 720) as first:
+        second = first.context.browser.new_context(viewport={"width": 1280, "height": 720}).new_page()  # 2nd student
+        for page in (first, second):
+            page.goto(url + "/train", wait_until="networkidle")
+            page.get_by_role("button", name="Start training").wait_for(timeout=180_000)
+        pick(first, "Preset", "pos-lecture")
+        first.wait_for_timeout(500)
+        epochs = first.get_by_label("Epochs")
+        epochs.fill("200")  # far longer than the test: it holds the one slot
+        epochs.press("Enter")
+        first.wait_for_timeout(500)
+        main1 = first.get_by_test_id("stMainBlockContainer")
+        main1.get_by_role("button", name="Start training").click()
+        stop = main1.get_by_role("button", name="Stop", exact=True)
+        stop.wait_for(timeout=60_000)
+
+        main2 = second.get_by_test_id("stMainBlockContainer")
+        main2.get_by_role("button", name="Start training").click()
+        second.get_by_text(re.compile(r"Waiting to train: 1st in line, (a few seconds|about \d+ (s|min))")).wait_for(
+            timeout=60_000)
+        assert main2.get_by_role("button", name="Start training").is_disabled()  # one run per session
+        assert main2.get_by_text(re.compile("is waiting to train")).is_visible()
+        no_exception_on_page(second)
+        screenshot(second, "train_queued_1280x720")
+
+        main2.get_by_role("button", name="Cancel").click()
+        second.get_by_text(re.compile("No run yet")).wait_for(timeout=30_000)  # the run left the session too
+        assert main2.get_by_role("button", name="Start training").is_enabled()
+        assert not second.get_by_text(re.compile("Waiting to train")).count()
+        no_exception_on_page(second)
+        screenshot(second, "train_queue_cancelled_1280x720")
+        assert stop.is_visible()  # the first student's run trains on
+        press_stop(first, stop)
