@@ -93,6 +93,8 @@ _PROJECTOR_CSS = """
 [data-testid="stMain"] [data-testid="stMetricValue"] p { font-size: 1.75rem; }
 [data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.05rem; }
 [data-testid="stMain"] .katex { font-size: 1.3em; }
+[data-testid="stMain"] [data-baseweb="select"] div, [data-testid="stMain"] input,
+[data-testid="stMain"] textarea { font-size: 1.15rem; color: #111; }
 """
 
 

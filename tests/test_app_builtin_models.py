@@ -55,3 +55,17 @@ def test_every_builtin_word_model_gets_a_default_sentence_it_knows():
     # the tutorial tagger keeps the sentence it was trained on; the EWT tagger would read "apple" as <unk>
     assert default_text(builtin_subject("tutorial-tagger")) == "The dog ate the apple"
     assert builtin_subject("ewt-pos-lstm").input_from_text("The dog ate the apple").unknown == ("apple",)
+
+
+def test_preset_inputs_are_made_once_per_subject():
+    """Every page asks for the prepared inputs on every rerun; a built-in subject (shared by every session)
+    makes them once, and a caller that edits the returned dict changes nothing for the next one."""
+    from lstm_viz.teaching.builtin import builtin_subject
+
+    subject = builtin_subject("ewt-pos-lstm")
+    first, second = subject.preset_inputs(), subject.preset_inputs()
+    assert first and list(first) == list(second) and all(first[t] is second[t] for t in first)
+    assert all(p.targets is not None for p in first.values())  # dataset examples with their gold tags
+    first.clear()
+    assert list(subject.preset_inputs()) == list(second)
+    assert len(subject.preset_inputs(3)) == 3

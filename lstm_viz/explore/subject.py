@@ -119,6 +119,7 @@ class ModelSubject:
         self.task = encoder.task
         self.label_names = tuple(encoder.labels.itos)
         self.accepts_text = True
+        self._presets: dict[int, dict[str, AnalysisInput]] = {}  # n -> preset inputs (this model's weights fixed)
 
     @property
     def module(self) -> nn.Module:
@@ -140,7 +141,15 @@ class ModelSubject:
         return picked
 
     def preset_inputs(self, n: int = 20) -> dict[str, AnalysisInput]:
-        """Dataset examples (dev, else train) as single-sequence probes with their gold targets, by title."""
+        """Dataset examples (dev, else train) as single-sequence probes with their gold targets, by title.
+
+        Made once per subject and n (every page asks on every rerun; a built-in model's subject is shared by
+        every session); the returned dict is a copy, its inputs are read-only."""
+        if n not in self._presets:
+            self._presets[n] = self._make_presets(n)
+        return dict(self._presets[n])
+
+    def _make_presets(self, n: int) -> dict[str, AnalysisInput]:
         probes = {}
         for ex in self.examples("dev", n):
             target = ex.tags if self.task == "pos" else ex.label
