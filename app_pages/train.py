@@ -22,6 +22,7 @@ from app_pages._train_form import (ARCH_NAMES, DEFAULTS, DEVICES, LR_CHOICES, MA
 from app_pages._train_live import (CHARTS_EVERY_S, STATUS_EVERY_S, STATUS_SLOWEST_S, is_active, live_charts,
                                    live_status, queued_runs, stop_control)
 from app_pages._training_queue import submit
+from app_pages._view import projector_on
 
 MAX_CHECKPOINT_MB = 200
 
@@ -139,7 +140,7 @@ if st.session_state["tr_device"] not in DEVICES:
     st.session_state["tr_device"] = DEVICES[0]
 
 running = [r for r in state().runs.values() if is_active(r)]  # training, or waiting in the server's line
-with st.expander("Settings of the next run", expanded=not state().runs):
+with st.expander("Settings of the next run", expanded=not state().runs and not projector_on()):  # slides: folded
     keep = dict(persist_state="session")  # settings survive a visit to another page
     c1, c2, c3 = st.columns(3)
     c1.selectbox("Preset", [*PAGE_PRESETS, "custom"], key="tr_preset", on_change=apply_preset, **keep,
