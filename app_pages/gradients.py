@@ -82,6 +82,7 @@ st.title("Gradients")
 st.caption("‖dL/dh_t‖ is how strongly the loss still depends on the hidden state at step t, through every "
            "later step (and ‖dL/dc_t‖ through the LSTM's cell). On a log scale, a straight falling line "
            "is an exponentially vanishing gradient.")
+top = st.container()  # this model's curves right under the title (the first screen in projector mode); inputs below
 
 subject, probe = subject_and_input("the Gradients page", key="grad")
 batch_first = bool(getattr(subject.module, "batch_first", False))
@@ -106,15 +107,15 @@ seed_widget("grad_direction", link().direction, range(flow.dh.shape[1]), "direct
 layer, direction = layer_direction(flow.dh.shape[0], flow.dh.shape[1], key="grad")
 share_view(layer=layer if flow.dh.shape[0] > 1 else None, direction=direction if flow.dh.shape[1] > 1 else None)
 
-st.subheader("This model")
+top.subheader("This model")
 gated = subject.kind in ("lstm", "gru")
 fp = None
 if gated:
     recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
     fp = forget_product(recording, layer, direction)
-st.plotly_chart(figures.gradient_flow_figure({subject.name: flow}, tokens=tokens, forget_product=fp, layer=layer,
-                                             direction=direction, style=STYLE), width="stretch")
-st.caption(f"Loss: the model's own {'tagging' if subject.task == 'pos' else 'classification'} cross-entropy on "
+top.plotly_chart(figures.gradient_flow_figure({subject.name: flow}, tokens=tokens, forget_product=fp, layer=layer,
+                                              direction=direction, style=STYLE), width="stretch")
+top.caption(f"Loss: the model's own {'tagging' if subject.task == 'pos' else 'classification'} cross-entropy on "
            f"this input (gold labels when known, else its own predictions); loss = {flow.loss:.3g}."
            + (f" Dotted: the product of the {'forget' if subject.kind == 'lstm' else 'update'} gates after each "
               "step (averaged over units), the share of the memory at t that survives to the end along the "

@@ -20,6 +20,7 @@ st.caption("As in Karpathy, Johnson & Fei-Fei (2015), *Visualizing and Understan
            "above the high one (open). The tanh candidate uses the same fractions of its range [-1, 1] "
            "(defaults: below -0.8, above 0.8).")
 
+top = st.container()  # the scatter right under the title (the first screen in projector mode); settings below
 subject = require_subject("the Saturation page")
 corpus = session_corpus()
 has_dataset = bool(subject.examples("dev", 1)) if hasattr(subject, "examples") else False
@@ -73,7 +74,7 @@ if sample is None:
     key = page_data.input_key(probe)
     sample = page_data.Sample([session_cached("trace", subject, key, lambda: subject.trace(probe))], 1,
                               int(probe.lengths.sum()), "one input")
-st.caption(f"Measured over {sample.source} ({sample.n_tokens:,} tokens)"
+top.caption(f"Measured over {sample.source} ({sample.n_tokens:,} tokens)"
            + (f"; the dataset has fewer than the {n} asked for." if sample.n_sequences < n
               and sample.source.endswith("sentences") else "."))
 
@@ -87,14 +88,14 @@ if not first.gate_names:
     st.info("This model is a plain RNN: it has **no gates** to saturate. Below is the distribution of its "
             "hidden state h_t instead; values piled up at -1 and 1 mean saturated tanh units, whose gradient "
             "is almost 0.", icon=":material/info:")
-    st.plotly_chart(figures.gate_histograms(sample.traces, layer, direction, style=STYLE), width="stretch")
+    top.plotly_chart(figures.gate_histograms(sample.traces, layer, direction, style=STYLE), width="stretch")
     st.stop()
 
 sat = session_cached("saturation", subject, (source, n, id(corpus), low, high, always, eps, sample.n_tokens),
                      lambda: saturation(sample.traces, low, high, always, eps))
 gate = st.radio("Gates in the scatter", ["all", *sat.gate_names], horizontal=True, key="sat_gate",
                 format_func=lambda g: "all gates" if g == "all" else LONG_NAMES[g])
-c1, c2 = st.columns([3, 2])
+c1, c2 = top.columns([3, 2])
 c1.plotly_chart(figures.saturation_scatter(sat, None if gate == "all" else gate, layer, direction,
                                            style=STYLE), width="stretch")
 c2.markdown("**Reading the scatter.** Each dot is one unit (hover for its id). Near (0, 0): the gate "
