@@ -10,6 +10,7 @@ from app_pages._training_queue import trained_for_this_session, tutorial_run
 from app_pages._view import figure_style, remember_input, shared_text, share_view
 
 STYLE = figure_style()
+MAX_CHARS = 2_000  # of a typed sentence
 
 st.title("Tutorial tagger")
 st.markdown(
@@ -71,9 +72,17 @@ c1.metric("Training time", f"{snap.elapsed_s:.2f} s")
 c2.metric("Final loss", f"{snap.metrics.get('loss', float('nan')):.3f}")
 c3.metric("Training accuracy", f"{snap.metrics.get('accuracy', float('nan')):.0%}")
 
-text = st.text_input("Sentence", shared_text("The dog ate the apple"), key="tutorial_text", max_chars=2_000,
+# no max_chars: Streamlit would slice a non-text value sent by a hand-made client and fail; cut below instead
+text = st.text_input("Sentence", shared_text("The dog ate the apple"), key="tutorial_text",
                      help="Words the tutorial never saw become <unk>.",
                      on_change=lambda: remember_input(text=st.session_state["tutorial_text"]))  # only typed ones
+if not isinstance(text, str):  # only a hand-made client sends that; a browser always sends text
+    st.error(f"The sentence box received {type(text).__name__} {str(text)[:40]!r}, not text: type a sentence. "
+             "Showing the default sentence meanwhile.")
+    text = "The dog ate the apple"
+if len(text) > MAX_CHARS:
+    st.caption(f"Only the first {MAX_CHARS:,} characters of the sentence are read.")
+    text = text[:MAX_CHARS]
 try:
     probe = subject.input_from_text(text)
 except InputError as err:
