@@ -182,7 +182,7 @@ def _train_config(args, data: str, has_dev: bool) -> TrainConfig:
 def _progress_printer(trainer: Trainer, quiet: bool):
     epochs = trainer.train_config.epochs
     every = max(1, epochs // 20)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
 
     def on_epoch_end(tr: Trainer) -> None:
         snap = tr.snapshot()
@@ -196,7 +196,7 @@ def _progress_printer(trainer: Trainer, quiet: bool):
             parts.append(f"dev acc {m['dev_accuracy']:.4f}")
         if "tokens_per_s" in m:
             parts.append(f"{m['tokens_per_s']:.0f} tok/s")
-        parts.append(f"{time.perf_counter() - t0:.1f}s")
+        parts.append(f"{time.perf_counter() - t0:.1f}s ({time.process_time() - c0:.0f} CPU-s)")
         if snap.eta_s is not None:
             parts.append(f"eta {snap.eta_s:.0f}s")
         print("  ".join(parts), file=sys.stderr, flush=True)
@@ -243,6 +243,7 @@ def cmd_train(args) -> int:
         print(f"training {type(trainer.model).__name__} ({model_config.arch}, {n_params} parameters) on "
               f"{corpus.name}: {len(corpus.train)} train / {len(corpus.dev)} dev / {len(corpus.test)} test, "
               f"{trainer.total_steps} steps on {trainer.device}", file=sys.stderr, flush=True)
+    cpu0 = time.process_time()
     trainer.start()
     try:
         while not trainer.join(0.2):
@@ -254,6 +255,7 @@ def cmd_train(args) -> int:
     if trainer.error is not None:
         raise trainer.error
     snap = trainer.snapshot()
+    train_cpu_s = time.process_time() - cpu0  # CPU time of the whole process while it trained
     model = trainer.model
     dev_acc, dev_loss = _split_result(model, corpus.dev, encoder, train_config.eval_batch_size)
     test_acc, test_loss = _split_result(model, corpus.test, encoder, train_config.eval_batch_size)
@@ -274,6 +276,7 @@ def cmd_train(args) -> int:
             "bidirectional": model_config.bidirectional, "char": model_config.char_features,
             "dev_accuracy": dev_acc, "dev_loss": dev_loss, "test_accuracy": test_acc, "test_loss": test_loss,
             "epochs": snap.epoch, "steps": snap.step, "train_seconds": round(seconds, 3),
+            "train_cpu_seconds": round(train_cpu_s, 1),
             "tokens_per_second": round(snap.metrics.get("tokens_seen", 0) / seconds, 1) if seconds > 0 else None,
             "device": str(trainer.device), "params": sum(p.numel() for p in model.parameters()),
             "out": args.out if args.out and snap.status != "failed" else None, "alarms": alarms_json(watcher),

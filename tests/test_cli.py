@@ -38,6 +38,7 @@ def test_train_json_on_the_tutorial(trained_file):
     assert result["task"] == "pos" and result["dataset"] == "tutorial" and result["arch"] == "lstm"
     assert result["dev_accuracy"] == 1.0 and result["test_accuracy"] == 1.0 and result["epochs"] == 300
     assert result["train_seconds"] > 0 and result["tokens_per_second"] > 0 and result["status"] == "finished"
+    assert result["train_cpu_seconds"] > 0 and "CPU-s)" in proc.stderr
     assert result["out"] == str(out) and out.is_file()
     assert "epoch 300/300" in proc.stderr and "Traceback" not in proc.stderr
 
