@@ -60,14 +60,14 @@ def stop_control(name: str) -> None:
               help="Stops after the current optimizer step and keeps the model")
 
 
-def live_status(name: str, polling: bool) -> None:
-    """Progress, status, Stop and the latest metrics of one run (a fragment: every STATUS_EVERY_S while it
-    trains or waits in the server's line)."""
+def live_status(name: str, polling: bool, waited: bool = False) -> None:
+    """Progress, status and the latest metrics of one run, or its place in the server's line (a fragment: every
+    2-5 s while it trains or waits). waited: the page was drawn while the run waited in line."""
     with measured("status"):
-        _status(name, polling)
+        _status(name, polling, waited)
 
 
-def _status(name: str, polling: bool) -> None:
+def _status(name: str, polling: bool, waited: bool) -> None:
     run = state().runs.get(name)
     if run is None:
         if polling:
@@ -77,6 +77,8 @@ def _status(name: str, polling: bool) -> None:
         st.subheader(f"Run: {run.name}")
         queue_note(queued_runs()[name], key="tr_queue", on_cancel=_drop_cancelled(name))
         return
+    if waited:
+        st.rerun()  # its turn came: redraw the whole page (Stop, the curves' timer)
     snap = run.snapshot()
     cfg = run.train_config
     st.subheader(f"Run: {run.name}")

@@ -20,7 +20,7 @@ from app_pages._train_form import (ARCH_NAMES, DEFAULTS, DEVICES, LR_CHOICES, MA
                                    SOURCES, THREAD_CHOICES, apply_preset, cached_corpus, configs, dataset_names,
                                    epoch_estimate, form_values, get_corpus, settings_summary)
 from app_pages._train_live import (CHARTS_EVERY_S, STATUS_EVERY_S, STATUS_SLOWEST_S, is_active, live_charts,
-                                   live_status, queued_runs, stop_control)
+                                   is_waiting, live_status, queued_runs, stop_control)
 from app_pages._training_queue import submit
 from app_pages._view import projector_on
 
@@ -213,7 +213,7 @@ else:
     polling = is_active(run)
     st.fragment(stop_control)(run.name)
     status_every = redraw_every("status", fastest_s=STATUS_EVERY_S, slowest_s=STATUS_SLOWEST_S)
-    st.fragment(live_status, run_every=status_every if polling else None)(run.name, polling)
+    st.fragment(live_status, run_every=status_every if polling else None)(run.name, polling, is_waiting(run))
     st.fragment(live_charts, run_every=redraw_every("train", fastest_s=CHARTS_EVERY_S) if polling else None)(run.name)
     if len(state().runs) > 1:
         st.caption("The sidebar's **Model** box picks which run this page (and every analysis page) shows.")

@@ -63,7 +63,8 @@ def test_stop_reacts_and_stops_within_one_step_and_live_views_follow():
 
 def test_a_second_start_waits_in_line_and_cancel_takes_it_out(monkeypatch):
     """One training slot: a second student's Start waits in line with its place and an estimate, their Start is
-    off meanwhile, and Cancel takes the run out of line and out of their session."""
+    off meanwhile, and Cancel takes the run out of line and out of their session; in line again, the run starts
+    training when the first run stops, and the waiting page shows its Stop without a click."""
     require_browser()
     monkeypatch.setenv("LSTM_VIZ_MAX_TRAINING", "1")  # the server started below reads it
     with streamlit_server(timeout=180) as url, browser_page(1280, 720) as first:
@@ -98,4 +99,10 @@ def test_a_second_start_waits_in_line_and_cancel_takes_it_out(monkeypatch):
         no_exception_on_page(second)
         screenshot(second, "train_queue_cancelled_1280x720")
         assert stop.is_visible()  # the first student's run trains on
-        press_stop(first, stop)
+        main2.get_by_role("button", name="Start training").click()  # in line again
+        second.get_by_text(re.compile(r"Waiting to train: 1st in line")).wait_for(timeout=60_000)
+        press_stop(first, stop)  # the slot frees: the second run trains, and its page shows Stop by itself
+        stop2 = main2.get_by_role("button", name="Stop", exact=True)
+        stop2.wait_for(timeout=60_000)  # (the tutorial preset then trains for a few seconds)
+        second.get_by_text(re.compile(r"finished 300 epochs")).first.wait_for(timeout=120_000)
+        no_exception_on_page(second)
