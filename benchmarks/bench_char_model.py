@@ -1,6 +1,7 @@
 """The character model's interpretable cells: for each structural property of code, the unit whose
-activation (c_t or h_t) correlates best with it over the held-out standard-library files, for the built-in
-LSTM and GRU side by side, with the held-out accuracy and the training CPU-minutes.
+activation (c_t or h_t) correlates best with it (picked on validation files from the training set), with its
+r over the held-out standard-library files, for the built-in LSTM and GRU side by side, with the held-out
+accuracy and the training CPU-minutes.
 
     python benchmarks/bench_char_model.py             # re-measure on the saved built-in models (a few minutes)
     python benchmarks/bench_char_model.py --stored    # print what the build measured (instant)
@@ -8,7 +9,7 @@ LSTM and GRU side by side, with the held-out accuracy and the training CPU-minut
                                                       # a temporary folder, then measure (CPU-minutes printed)
 
 Goal (issue 11): |r| >= 0.8 for "inside a string literal" and >= 0.6 for "position in the line", from a model
-trained within 15 CPU-minutes on 2 cores. Run with `nice` on a shared machine: CPU time is what is compared.
+trained within 15 CPU-minutes (one thread). Run with `nice` on a shared machine: CPU time is what is compared.
 """
 from __future__ import annotations
 
@@ -32,13 +33,18 @@ ARCHS = ("lstm", "gru")
 
 
 def measure(path: Path, stored: bool) -> tuple[list[CellFinding], dict, float]:
+    """Each property's unit picked on the validation files (training files), its r on the held-out files."""
     model, bundle = load_checkpoint(path)
     if stored:
         return stored_findings(dict(bundle.extra)), dict(bundle.metrics), 0.0
     limit = bundle.train_config["cell_chars_per_file"]
-    sources = [read_source(stdlib_folder() / n) for n in bundle.extra["held_out_files"]]
+
+    def table(names):
+        return correlations(model, bundle.encoder, [read_source(stdlib_folder() / n) for n in names], limit)
+
     t0 = time.process_time()
-    findings = best_units(correlations(model, bundle.encoder, sources, limit))
+    held = table(bundle.extra["held_out_files"])
+    findings = best_units(table(bundle.extra["validation_files"]), report=held)
     return findings, dict(bundle.metrics), time.process_time() - t0
 
 
@@ -55,7 +61,8 @@ def main(argv=None) -> int:
         paths[arch] = build([key], folder)[0] if args.train else BY_KEY[key].path
     results = {arch: measure(paths[arch], args.stored) for arch in ARCHS}
     source = "stored by the build" if args.stored else "re-measured now on the saved weights"
-    print(f"\nBest unit per property over the held-out files ({source}); r = Pearson correlation\n")
+    print(f"\nBest unit per property ({source}): picked on validation files (training files), "
+          f"r = its Pearson correlation over the held-out files\n")
     header = f"{'property':<28}" + "".join(f"{a.upper() + ' unit':>12}{a.upper() + ' r':>10}" for a in ARCHS) + \
         f"{'  goal':<12}"
     print(header)
@@ -69,6 +76,8 @@ def main(argv=None) -> int:
         goal = GOALS.get(prop)
         line += f"{'  |r| >= ' + str(goal) if goal else '':<12}"
         print(line)
+    minutes = "".join(f"{'':>12}{results[a][1]['cpu_seconds'] / 60:>10.1f}" for a in ARCHS)
+    print(f"{'training CPU-minutes':<28}{minutes}{'  <= 15':<12}")
     print()
     for arch in ARCHS:
         findings, m, measure_cpu = results[arch]

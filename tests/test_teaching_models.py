@@ -8,7 +8,8 @@ import torch
 from lstm_viz.teaching.builtin import builtin_subject, load_builtin
 from lstm_viz.teaching.catalog import BUILTINS
 from lstm_viz.teaching.char_data import char_properties, read_source, stdlib_folder, text_digest
-from lstm_viz.teaching.char_model import evaluate_char_model
+from lstm_viz.teaching.char_cells import best_units, correlations, stored_findings
+from lstm_viz.teaching.char_model import CharModelConfig, evaluate_char_model, learning_rate
 from lstm_viz.teaching.char_view import check_code, colored_code_html, diverging_colour
 from lstm_viz.teaching.word_models import DATA_ROOT, RECIPES
 from lstm_viz.files.inputs import InputError
@@ -80,6 +81,51 @@ def test_char_model_reproduces_its_recorded_accuracy(arch):
     assert not set(names) & set(bundle.extra["train_files"])  # held out means never trained on
 
 
+@pytest.mark.parametrize("arch", ["lstm", "gru"])
+def test_char_findings_are_picked_on_training_files_and_reported_on_held_out_files(arch):
+    """Re-measure: each property's unit is the best on the validation files (training files, never held out),
+    and its r over the held-out files is the one recorded."""
+    model, bundle = load_builtin(f"stdlib-char-{arch}")
+    extra, limit = bundle.extra, bundle.train_config["cell_chars_per_file"]
+    picked_on, held = extra["validation_files"], extra["held_out_files"]
+    assert set(picked_on) <= set(extra["train_files"]) and not set(picked_on) & set(held)
+    paths = [stdlib_folder() / n for n in picked_on + held]
+    if not all(p.is_file() for p in paths):
+        pytest.skip("this Python's standard library lacks some of the files the model was measured on")
+    held_texts = [read_source(stdlib_folder() / n) for n in held]
+    if text_digest([t[: bundle.train_config["eval_chars_per_file"]] for t in held_texts]) != extra["held_out_digest"]:
+        pytest.skip("this Python's standard-library files differ from those the model was measured on")
+    validation = correlations(model, bundle.encoder, [read_source(stdlib_folder() / n) for n in picked_on], limit)
+    report = correlations(model, bundle.encoder, held_texts, limit)
+    again = best_units(validation, report=report)
+    stored = stored_findings(dict(extra))
+    assert [(f.prop, f.state, f.unit) for f in again] == [(f.prop, f.state, f.unit) for f in stored]
+    for new, old in zip(again, stored):
+        assert abs(new.r - old.r) < 1e-4 and abs(new.r_validation - old.r_validation) < 1e-4
+        assert abs(extra["correlations"][old.state][old.prop][old.unit] - old.r) < 1e-4
+
+
+def test_best_units_picks_on_one_table_and_reports_another():
+    import numpy as np
+
+    from lstm_viz.teaching.char_data import PROPERTIES
+
+    pick = {(s, p): np.array([0.1, -0.9, 0.5]) if s == "c" else np.array([0.2, 0.3, -0.4])
+            for s in ("c", "h") for p in PROPERTIES}
+    report = {(s, p): np.array([0.7, -0.6, 0.95]) if s == "c" else np.array([0.99, 0.0, 0.0])
+              for s in ("c", "h") for p in PROPERTIES}
+    found = best_units(pick, report=report)
+    assert all((f.state, f.unit, f.r, f.r_validation) == ("c", 1, -0.6, -0.9) for f in found)
+    assert all((f.state, f.unit, f.r) == ("c", 1, -0.9) for f in best_units(pick))
+
+
+def test_char_learning_rate_decays_from_peak_to_floor():
+    config = CharModelConfig(steps=101, lr=0.01, final_lr_factor=0.05)
+    rates = [learning_rate(config, s) for s in range(101)]
+    assert rates[0] == pytest.approx(0.01) and rates[-1] == pytest.approx(0.0005)
+    assert rates[50] == pytest.approx(0.00525) and all(a >= b for a, b in zip(rates, rates[1:]))
+
+
 def test_ewt_tagger_subject_shows_saturated_gates():
     """What a fresh Gates page shows: the built-in tagger, with gates that are mostly decided (near 0 or 1)."""
     subject = builtin_subject("ewt-pos-lstm")
@@ -122,6 +168,8 @@ def test_colored_code_html_uses_the_fixed_scale_and_escapes():
     assert html.count("<span") == 4 and "rgb(178,24,43)" in html and "rgb(33,102,172)" in html
     with pytest.raises(ValueError, match="one value per character"):
         colored_code_html("ab", [0.0])
+    assert "white-space:pre-wrap" in colored_code_html("ab", [0.0, 1.0], wrap=True)
+    assert 'white-space:pre"' in colored_code_html("ab", [0.0, 1.0])
 
 
 def test_build_command_reproduces_the_shipped_tutorial_tagger(tmp_path):

@@ -18,7 +18,8 @@ from ..training.checkpoint import save_checkpoint
 from .catalog import BY_KEY, MODELS_DIR
 from .char_cells import best_units, correlations
 from .char_data import PROPERTIES, read_source, stdlib_folder, text_digest
-from .char_model import CharModelConfig, char_corpus, evaluate_char_model, train_char_model
+from .char_model import (CharModelConfig, arch_config, char_corpus, evaluate_char_model, train_char_model,
+                         validation_names)
 
 Log = Callable[[str], None]
 
@@ -39,8 +40,25 @@ def save_float16(path: Path, model, model_config, encoder, metrics: dict, train_
         model.float()
 
 
+def char_findings(model, encoder, config: CharModelConfig, corpus: dict, folder: Path):
+    """Each property's unit picked on a validation slice of training files, its r reported on the held-out
+    files. -> (findings, held-out table {(state, prop): r [H]}, validation file names)"""
+    table = correlations(model, encoder, [read_source(folder / n) for n in corpus["held_out_names"]],
+                         config.cell_chars_per_file)
+    picked_on = validation_names(corpus["train_names"], config.validation_every)
+    validation = correlations(model, encoder, [read_source(folder / n) for n in picked_on],
+                              config.cell_chars_per_file)
+    return best_units(validation, report=table), table, picked_on
+
+
+def correlation_lists(table: dict) -> dict:
+    """{state: {property: [r per unit]}} (rounded) for the checkpoint's extra."""
+    return {s: {p: [round(float(v), 4) for v in table[(s, p)]] for p in PROPERTIES}
+            for s in sorted({s for s, _ in table})}
+
+
 def build_char(arch: str, out_dir: Path, log: Log = print) -> Path:
-    config = CharModelConfig(arch=arch)
+    config = arch_config(arch)
     folder = stdlib_folder()
     corpus = char_corpus(folder)
     log(f"{arch}: {len(corpus['train_names'])} training files ({len(corpus['train_text']):,} characters), "
@@ -50,10 +68,9 @@ def build_char(arch: str, out_dir: Path, log: Log = print) -> Path:
     sources = [read_source(folder / name) for name in corpus["held_out_names"]]
     eval_texts = [s[: config.eval_chars_per_file] for s in sources]
     result = evaluate_char_model(model, encoder, eval_texts)
-    table = correlations(model, encoder, sources, config.cell_chars_per_file)
-    findings = best_units(table)
+    findings, table, picked_on = char_findings(model, encoder, config, corpus, folder)
     for f in findings:
-        log(f"  {arch}: {f.prop}: {f.state}[{f.unit}] r = {f.r:+.3f}")
+        log(f"  {arch}: {f.prop}: {f.state}[{f.unit}] r = {f.r:+.3f} held out ({f.r_validation:+.3f} validation)")
     metrics = {
         "test_accuracy": result["accuracy"],  # next-character accuracy on the held-out files
         "bits_per_char": result["bits_per_char"],
@@ -68,10 +85,10 @@ def build_char(arch: str, out_dir: Path, log: Log = print) -> Path:
         "train_files": corpus["train_names"],
         "held_out_files": corpus["held_out_names"],
         "held_out_digest": text_digest(eval_texts),
+        "validation_files": picked_on,  # the training files whose start picked each finding's unit
         "findings": [f.to_dict() for f in findings],
         # every unit's r: {state: {property: [r per unit]}} over the held-out files (cell_chars_per_file each)
-        "correlations": {s: {p: [round(float(v), 4) for v in table[(s, p)]] for p in PROPERTIES}
-                         for s in sorted({s for s, _ in table})},
+        "correlations": correlation_lists(table),
     }
     path = out_dir / f"stdlib-char-{arch}.pt"
     save_float16(path, model, model.config, encoder, metrics, asdict(config), extra)

@@ -3,7 +3,7 @@ correlate every unit with every structural property, and keep the best unit per 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -23,9 +23,11 @@ class CellFinding:
     state: str  # "c" (LSTM cell state c_t) or "h" (hidden state h_t)
     unit: int
     r: float  # Pearson correlation over every held-out character
+    r_validation: float = float("nan")  # its r on the validation slice (training files) that picked it
 
     def to_dict(self) -> dict:
-        return {"property": self.prop, "state": self.state, "unit": self.unit, "r": self.r}
+        return {"property": self.prop, "state": self.state, "unit": self.unit, "r": self.r,
+                "r_validation": self.r_validation}
 
 
 def record_states(model: Tagger, encoder: BatchEncoder, text: str) -> dict[str, np.ndarray]:
@@ -53,7 +55,9 @@ def _pearson(acts: np.ndarray, prop: np.ndarray) -> np.ndarray:
 
 def correlations(model: Tagger, encoder: BatchEncoder, sources: Sequence[str], limit: int) -> dict:
     """r of every unit with every property over the first `limit` characters of each source (properties are
-    computed on the whole source, so a cut never splits a token's meaning). -> {(state, prop): r [H]}"""
+    computed on the whole source, so a cut never splits a token's meaning). The cell state is correlated as it
+    is (unbounded c_t can count, e.g. the position in a line; tanh would squash the count), though the page
+    colours by tanh(c_t). -> {(state, prop): r [H]}"""
     acts: dict[str, list] = {}
     props: dict[str, list] = {p: [] for p in PROPERTIES}
     for source in sources:
@@ -67,13 +71,17 @@ def correlations(model: Tagger, encoder: BatchEncoder, sources: Sequence[str], l
     return {(s, p): _pearson(acts_all[s], props_all[p]) for s in acts_all for p in props_all}
 
 
-def best_units(table: dict) -> list[CellFinding]:
-    """Per property, the (state, unit) with the largest |r|."""
+def best_units(table: dict, report: Optional[dict] = None) -> list[CellFinding]:
+    """Per property, the (state, unit) with the largest |r| in `table`; with `report` (another text's
+    table, e.g. held-out files), r is that unit's r in `report` and r_validation its r in `table`."""
     findings = []
     for prop in PROPERTIES:
-        best = max(((s, int(np.abs(r).argmax()), float(r[np.abs(r).argmax()])) for (s, p), r in table.items()
-                    if p == prop), key=lambda t: abs(t[2]))
-        findings.append(CellFinding(prop, *best))
+        state, unit, r = max(((s, int(np.abs(r).argmax()), float(r[np.abs(r).argmax()]))
+                              for (s, p), r in table.items() if p == prop), key=lambda t: abs(t[2]))
+        if report is None:
+            findings.append(CellFinding(prop, state, unit, r))
+        else:
+            findings.append(CellFinding(prop, state, unit, float(report[(state, prop)][unit]), r))
     return findings
 
 
@@ -95,8 +103,8 @@ def unit_values(states: dict[str, np.ndarray], state: str, unit: int) -> np.ndar
 def stored_findings(extra: dict) -> list[CellFinding]:
     """The best units a build measured (stored in the checkpoint's extra), in PROPERTIES order."""
     rows = {row["property"]: row for row in extra.get("findings") or []}
-    return [CellFinding(p, str(rows[p]["state"]), int(rows[p]["unit"]), float(rows[p]["r"]))
-            for p in PROPERTIES if p in rows]
+    return [CellFinding(p, str(rows[p]["state"]), int(rows[p]["unit"]), float(rows[p]["r"]),
+                        float(rows[p].get("r_validation", float("nan")))) for p in PROPERTIES if p in rows]
 
 
 def top_units(extra: dict, state: str, prop: str, k: int = 5) -> list[tuple[int, float]]:

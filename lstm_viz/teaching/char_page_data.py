@@ -59,11 +59,14 @@ def model_summary(arch: str, bundle: Bundle) -> str:
 
 
 def unit_choices(bundle: Bundle, prop: str, k: int = 6) -> list[UnitChoice]:
-    """The k (state, unit) pairs that correlate best with `prop`, best first, over every state of the model."""
+    """k (state, unit) pairs for `prop`: the build's finding first (the unit picked on validation files), then
+    the others that correlate best on the held-out files, over every state of the model."""
     extra = dict(bundle.extra)
     states = sorted((extra.get("correlations") or {}).keys())
-    pairs = [UnitChoice(s, u, r) for s in states for u, r in top_units(extra, s, prop, k)]
-    return sorted(pairs, key=lambda c: -abs(c.r))[:k]
+    pairs = sorted((UnitChoice(s, u, r) for s in states for u, r in top_units(extra, s, prop, k)),
+                   key=lambda c: -abs(c.r))
+    found = [UnitChoice(f.state, f.unit, f.r) for f in stored_findings(extra) if f.prop == prop]
+    return (found + [c for c in pairs if (c.state, c.unit) not in {(f.state, f.unit) for f in found}])[:k]
 
 
 def held_out_sample(name: str, held_out_files: list, limit: int = SAMPLE_CHARS) -> str:
@@ -81,12 +84,14 @@ def prepare_code(text: Optional[str]) -> tuple[str, str]:
     return check_code(text or "")
 
 
-def unit_html(states: Mapping[str, np.ndarray], text: str, choice: UnitChoice, arch: str, font_px: int) -> str:
-    """The coloured text of one unit, with a caption naming the unit, the state and its r."""
+def unit_html(states: Mapping[str, np.ndarray], text: str, choice: UnitChoice, arch: str, font_px: int,
+              wrap: bool = False) -> str:
+    """The coloured text of one unit, with a caption naming the unit, the state and its r (wrap: long
+    lines wrap instead of scrolling sideways)."""
     values = unit_values(dict(states), choice.state, choice.unit)
     caption = (f"{ARCH_TITLES.get(arch, arch)} unit {choice.unit}, {STATE_TITLES[choice.state]}; "
                f"r = {choice.r:+.2f} on held-out files")
-    return colored_code_html(text, values, font_px=font_px, caption=caption)
+    return colored_code_html(text, values, font_px=font_px, caption=caption, wrap=wrap)
 
 
 __all__ = ["ARCH_TITLES", "DEFAULT_CODE", "UnitChoice", "finding_rows", "held_out_sample", "model_summary",

@@ -40,17 +40,39 @@ def diverging_colour(value: float) -> str:
     return f"rgb({rgb[0]},{rgb[1]},{rgb[2]})"
 
 
+def _luminance(rgb: np.ndarray) -> float:
+    """WCAG relative luminance of an sRGB colour (0-255 per channel)."""
+    c = rgb / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2])
+
+
+def _contrasts(value: float) -> tuple[float, float]:
+    """(contrast of white text, contrast of black text) on the background of `value` (WCAG ratios)."""
+    v = float(np.clip(value, -1.0, 1.0)) if np.isfinite(value) else 0.0
+    lum = _luminance(_MID + ((_POS if v >= 0 else _NEG) - _MID) * abs(v))
+    return 1.05 / (lum + 0.05), (lum + 0.05) / 0.05
+
+
 def _text_colour(value: float) -> str:
-    """Dark text on light backgrounds, white on the saturated ends (contrast >= 4.5:1)."""
-    return "#ffffff" if np.isfinite(value) and abs(value) > 0.6 else "#111111"
+    """Black or white text, whichever contrasts more with the background of `value` (>= 4.5:1 on the
+    whole scale: the two are equal near luminance 0.18, where each has about 4.6:1)."""
+    white, black = _contrasts(value)
+    return "#ffffff" if white > black else "#000000"
+
+
+def contrast_ratio(value: float) -> float:
+    """The WCAG contrast of the text colour chosen for `value` against its background."""
+    return max(_contrasts(value))
 
 
 def colored_code_html(text: str, values: Sequence[float], *, font_px: int = 16, max_height_px: int = 460,
-                      caption: str = "") -> str:
+                      caption: str = "", wrap: bool = False) -> str:
     """HTML for `text` with the background of character k coloured by values[k] on [-1, 1].
 
     values: one number per character (NaN shows as white). A newline gets a coloured space before the
     line break, so the value on the end of each line is visible too. Hovering a character shows its value.
+    wrap: long lines wrap inside the block (projector, zoom) instead of scrolling sideways out of view.
     """
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     if len(values) != len(text):
@@ -65,8 +87,30 @@ def colored_code_html(text: str, values: Sequence[float], *, font_px: int = 16, 
                     f'{html.escape(caption)}</div>') if caption else ""
     return (f'{caption_html}<pre style="font-family:\'DejaVu Sans Mono\',Menlo,Consolas,monospace;'
             f'font-size:{font_px}px;line-height:1.35;color:#111;background:#fff;border:1px solid #bbb;'
-            f'padding:8px;margin:0;overflow:auto;max-height:{max_height_px}px;white-space:pre">'
+            f'padding:8px;margin:0;overflow:auto;max-height:min({max_height_px}px, 70vh);'
+            + ("white-space:pre-wrap;overflow-wrap:anywhere" if wrap else "white-space:pre") + '">'
             + "".join(spans) + "</pre>")
+
+
+def table_html(rows: Sequence[dict], font_px: int = 16) -> str:
+    """A plain HTML table (one row per dict, columns from the first row's keys) in `font_px` text, dark on
+    white: readable from the back of a room, unlike a data grid's fixed small font. Floats show as +0.00."""
+    if not rows:
+        return ""
+    cell = f"padding:4px 12px;border-bottom:1px solid #bbb;font-size:{font_px}px;color:#111"
+
+    def shown(value) -> str:
+        if isinstance(value, float):
+            return f"{value:+.2f}"
+        return "-" if value is None else html.escape(str(value))
+
+    columns = list(rows[0])
+    head = "".join(f'<th style="{cell};text-align:left">{html.escape(str(c))}</th>' for c in columns)
+    body = "".join("<tr>" + "".join(
+        f'<td style="{cell};text-align:{"right" if isinstance(row.get(c), float) else "left"}">{shown(row.get(c))}</td>'
+        for c in columns) + "</tr>" for row in rows)
+    return (f'<table style="border-collapse:collapse;font-family:sans-serif;background:#fff;max-width:100%">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
 
 def scale_legend_html(label: str = "unit activation", font_px: int = 16) -> str:
