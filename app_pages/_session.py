@@ -14,10 +14,8 @@ import streamlit as st
 
 from lstm_viz.explore.subject import ModelSubject
 from lstm_viz.teaching.builtin import available_builtins, builtin_subject, default_builtin_key
-from lstm_viz.training import TRAIN_PRESETS, Trainer
 from lstm_viz.training.loaded_run import LoadedRun
-from lstm_viz.training.models import preset
-from lstm_viz.training.run import Run, TrainingRun
+from lstm_viz.training.run import Run
 
 STATE_KEY = "lstm_viz_state"
 BUILTIN = "builtin:"  # picker keys of the trained models shipped with the app (lstm_viz.teaching)
@@ -124,15 +122,18 @@ def activate_from_callback(key: str) -> None:
     st.session_state["model_picker"] = key
 
 
-def train_tutorial_tagger() -> TrainingRun:
-    """The PyTorch sequence-models tutorial tagger, trained in this thread (about a second)."""
-    from lstm_viz.data import tutorial_corpus
+def train_tutorial_tagger() -> Optional[Run]:
+    """The tutorial tagger as a new run of this session, made the shown model: a copy of the one training this
+    server does of it, through the training queue (app_pages._training_queue.tutorial_run). None, after saying
+    why on the page, when the queue refuses it."""
+    from app_pages._training_queue import tutorial_run
+    from lstm_viz.serving.limits import LimitError
 
-    trainer = Trainer(preset("tutorial"), TRAIN_PRESETS["tutorial"], tutorial_corpus())
-    trainer.run()
-    run = TrainingRun(state().unique_name("Tutorial tagger"), trainer, "tutorial")
-    add_run(run)
-    return run
+    try:
+        return tutorial_run()
+    except LimitError as err:
+        st.error(str(err))
+        return None
 
 
 def add_loaded_run(run: LoadedRun) -> LoadedRun:

@@ -20,7 +20,8 @@ def quick_tutorial() -> None:
     # in a callback, before the sidebar is drawn: the new run is listed and picked in this very script run
     with st.spinner("Training the tutorial tagger..."):
         run = train_tutorial_tagger()
-    activate_from_callback(f"run:{run.name}")
+    if run is not None:
+        activate_from_callback(f"run:{run.name}")
 
 
 run = active_run()

@@ -67,9 +67,12 @@ class MonitorBudget:
         finally:
             took = self._clock() - start
             self.spent_s += took
-            # the next call of this kind is expected to cost at most as much as the dearer of the last two
-            self.cost_s[kind] = max(took, self._last_s.get(kind, 0.0))
-            self._last_s[kind] = took
+            # The next call is expected to cost as much as the dearer of the last two warm calls. A kind's first
+            # call carries one-time warm-up (allocations, kernel choice) and says little about the next: it counts
+            # in spent_s but not in the estimate, so the next call runs once the time spent fits, and measures.
+            warm_before = self._last_s.get(kind)  # None before the first call
+            self.cost_s[kind] = 0.0 if warm_before is None else max(took, warm_before)
+            self._last_s[kind] = 0.0 if warm_before is None else took
 
     @property
     def used_share(self) -> float:
