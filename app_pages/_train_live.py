@@ -89,8 +89,11 @@ def _status(name: str, polling: bool, waited: bool) -> None:
     note(f"**stopping after this step** (Stop pressed at step {snap.step:,})" if stopping
          else f"**{snap.status}**: {snap.message}")
     watcher = st.session_state.get("tr_alarms", {}).get(run.name)
-    for alarm in watcher.alarms if watcher is not None else ():
-        st.warning(f"{alarm.message} (see the **{alarm.view.title()}** page)", icon=":material/warning:")
+    alarms = watcher.alarms if watcher is not None else ()
+    for alarm in alarms:
+        st.warning(alarm.message, icon=":material/warning:")
+    for view in dict.fromkeys(alarm.view for alarm in alarms):  # each view that shows an alarm, once
+        st.page_link(f"app_pages/{view}.py", label=f"See it on the {view.title()} page", icon=":material/warning:")
     m = snap.metrics
     cols = st.columns(5)
     pct = lambda k: f"{m[k]:.1%}" if k in m else "-"  # noqa: E731

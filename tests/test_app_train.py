@@ -237,3 +237,26 @@ def test_two_sessions_do_not_see_each_others_runs(sessions):
     assert len(a.dataframe[0].value) == 1 and len(b.dataframe[0].value) == 1
     c = sessions()
     assert runs(c) == {} and any("No run yet" in i.value for i in c.info)
+
+
+def test_an_alarm_shows_with_a_link_to_the_page_that_shows_it(sessions):
+    """Forget biases set to +8 after training saturate the forget gate: the run's AlarmWatcher, fed the run's own
+    probe recordings of those weights, raises the saturation alarm, and the page links to Saturation."""
+    at = sessions()
+    start(at)
+    wait_until_ended(at)
+    (run,) = runs(at).values()
+    assert not any("saturated" in w.value for w in at.warning)  # a normal run raises none
+    watcher = at.session_state["tr_alarms"][run.name]
+    model = run.trainer.model
+    hidden = model.rnn.hidden_size
+    with torch.no_grad():  # LSTM gate order i, f, g, o: rows hidden..2*hidden are the forget gate's
+        model.rnn.bias_ih_l0[hidden:2 * hidden] = 8.0
+        model.rnn.bias_hh_l0[hidden:2 * hidden] = 0.0
+    for step in (1000, 1001, 1002):  # "for several probes in a row"
+        watcher.observe(run.trainer.probes.record(model, step, 1), step=step)
+    at.run()
+    assert_clean(at)
+    assert any("gate f" in w.value and "saturated" in w.value for w in at.warning)
+    links = [el for el in at.get("page_link") if "Saturation" in el.proto.label]
+    assert len(links) == 1 and links[0].proto.page == "saturation"
