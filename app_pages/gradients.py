@@ -41,20 +41,20 @@ def known_training():
 
 
 def train_missing(known, budget: int) -> bool:
-    """Train the missing architectures (progress shown) and keep them for this model in the session."""
+    """Train the missing architectures through the server's training queue (place in line shown, one after the
+    other) and keep them for this model in the session."""
+    from app_pages._training_queue import train_and_wait
+    from lstm_viz.serving.limits import LimitError
+
     bar = st.progress(0.0, text="Starting...")
     done = {}
     kinds = known.missing
-
-    def progress(kind: str, share: float) -> None:
-        k = kinds.index(kind)
-        bar.progress((k + share) / len(kinds), text=f"Training the {kind} ({share:.0%} of its planned steps; "
-                                                     f"at most {budget} s)")
-
-    for kind in kinds:
+    for k, kind in enumerate(kinds):
+        bar.progress(k / len(kinds), text=f"Training the {kind} ({k + 1} of {len(kinds)}; at most {budget} s)")
         try:
-            done[kind] = trained_siblings.train_sibling(known, kind, budget, progress)
-        except (ValueError, RuntimeError) as err:  # a setting this architecture refuses, or a NaN loss
+            done[kind] = trained_siblings.train_sibling(
+                known, kind, budget, run=lambda trainer, kind=kind: train_and_wait(trainer, f"The {kind}"))
+        except (ValueError, RuntimeError, LimitError) as err:  # a refused setting, a NaN loss, a full queue
             st.error(f"Could not train the {kind}: {err}")
             return False
     bar.progress(1.0, text="Measuring this model on the same split...")

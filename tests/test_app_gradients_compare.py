@@ -107,3 +107,30 @@ def test_siblings_cut_short_by_a_time_budget_are_called_partly_trained():
     assert any("partly trained" in w.value and "GRU and RNN" in w.value for w in at.warning), \
         [w.value for w in at.warning]
     assert "cut short: time budget of 0.05 s reached" in captions(at)
+
+
+def test_siblings_train_through_the_servers_queue():
+    """The siblings go through the server's training queue like every other training: a session that already
+    has a run in the queue is refused (one run per session) with the queue's message, and the page keeps working."""
+    from dataclasses import replace
+
+    from app_pages._training_queue import training_scheduler
+    from lstm_viz.data import tutorial_corpus
+    from lstm_viz.training import TRAIN_PRESETS, Trainer
+    from lstm_viz.training.models import preset
+
+    at = cold_start("app_pages/gradients.py")  # the tutorial tagger, trained here
+    at.session_state["_tq_session"] = "test-session-with-a-run-in-line"
+    blocker = Trainer(preset("tutorial"), replace(TRAIN_PRESETS["tutorial"], epochs=10**6), tutorial_corpus())
+    scheduler = training_scheduler()
+    run_id = scheduler.submit("test-session-with-a-run-in-line", blocker, "a long run")
+    try:
+        button(at, "Train GRU and RNN the same way").click()
+        at.run()
+        assert_clean(at)
+        errors = " ".join(e.value for e in at.error)
+        assert "Could not train the GRU" in errors and "a long run" in errors, errors
+        assert title(compare_figure(at)).startswith("untrained")  # nothing half-trained is kept
+    finally:
+        scheduler.cancel(run_id)
+        scheduler.forget(run_id)

@@ -135,8 +135,11 @@ class TrainedSibling:
 
 
 def train_sibling(known: KnownTraining, kind: str, budget_s: Optional[float] = SIBLING_BUDGET_S,
-                  progress: Optional[Progress] = None) -> TrainedSibling:
-    """Train one architecture (torch class name) on the model's corpus with its encoder, settings and seed."""
+                  progress: Optional[Progress] = None,
+                  run: Optional[Callable[[Trainer], object]] = None) -> TrainedSibling:
+    """Train one architecture (torch class name) on the model's corpus with its encoder, settings and seed.
+    `run(trainer)` trains it to its end (default: trainer.run() in this thread; the app passes the server's
+    training queue, which trains it in the queue's thread: `progress` is then called from that thread)."""
     arch = {v: k for k, v in ARCHS.items()}.get(kind)
     if arch is None:
         raise ValueError(f"kind must be one of {tuple(ARCHS.values())}, got {kind!r}")
@@ -153,7 +156,11 @@ def train_sibling(known: KnownTraining, kind: str, budget_s: Optional[float] = S
                 progress(kind, min(1.0, t.step / max(t.total_steps, 1)))
 
         trainer.add_callback("on_step_end", report)
-    snap = trainer.run()
+    if run is None:
+        trainer.run()
+    else:
+        run(trainer)
+    snap = trainer.snapshot()
     if snap.status == "failed":
         raise RuntimeError(f"training the {kind} failed: {snap.message}")
     model = trainer.model.cpu().eval()
@@ -168,9 +175,10 @@ def train_sibling(known: KnownTraining, kind: str, budget_s: Optional[float] = S
 
 def train_siblings(known: KnownTraining, budget_s: Optional[float] = SIBLING_BUDGET_S,
                    progress: Optional[Progress] = None,
-                   kinds: Optional[Sequence[str]] = None) -> dict[str, TrainedSibling]:
+                   kinds: Optional[Sequence[str]] = None,
+                   run: Optional[Callable[[Trainer], object]] = None) -> dict[str, TrainedSibling]:
     """kind -> TrainedSibling for each architecture the model lacks (or `kinds`), one after the other."""
-    return {kind: train_sibling(known, kind, budget_s, progress) for kind in (kinds or known.missing)}
+    return {kind: train_sibling(known, kind, budget_s, progress, run) for kind in (kinds or known.missing)}
 
 
 def accuracy_of(model: Model, known: KnownTraining) -> Optional[float]:
