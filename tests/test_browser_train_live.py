@@ -20,17 +20,22 @@ def pick(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+def set_long_run(page) -> None:
+    """pos-lecture for 200 epochs: far longer than any test, so the run trains until it is stopped."""
+    pick(page, "Preset", "pos-lecture")
+    page.wait_for_timeout(500)
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("200")
+    epochs.press("Enter")
+    page.wait_for_timeout(500)
+
+
 def test_stop_reacts_and_stops_within_one_step_and_live_views_follow():
     require_browser()
     with streamlit_server(timeout=180) as url, browser_page(1280, 720) as page:
         page.goto(url + "/train", wait_until="networkidle")
         page.get_by_role("button", name="Start training").wait_for(timeout=180_000)
-        pick(page, "Preset", "pos-lecture")
-        page.wait_for_timeout(500)
-        epochs = page.get_by_label("Epochs")
-        epochs.fill("200")  # far longer than the test: it is stopped midway
-        epochs.press("Enter")
-        page.wait_for_timeout(500)
+        set_long_run(page)
         main = page.get_by_test_id("stMainBlockContainer")
         main.get_by_role("button", name="Start training").click()
         stop = main.get_by_role("button", name="Stop", exact=True)
@@ -72,12 +77,7 @@ def test_a_second_start_waits_in_line_and_cancel_takes_it_out(monkeypatch):
         for page in (first, second):
             page.goto(url + "/train", wait_until="networkidle")
             page.get_by_role("button", name="Start training").wait_for(timeout=180_000)
-        pick(first, "Preset", "pos-lecture")
-        first.wait_for_timeout(500)
-        epochs = first.get_by_label("Epochs")
-        epochs.fill("200")  # far longer than the test: it holds the one slot
-        epochs.press("Enter")
-        first.wait_for_timeout(500)
+        set_long_run(first)
         main1 = first.get_by_test_id("stMainBlockContainer")
         main1.get_by_role("button", name="Start training").click()
         stop = main1.get_by_role("button", name="Stop", exact=True)
@@ -100,12 +100,7 @@ def test_a_second_start_waits_in_line_and_cancel_takes_it_out(monkeypatch):
         screenshot(second, "train_queue_cancelled_1280x720")
         assert stop.is_visible()  # the first student's run trains on
         # in line again, with a long run this time: the tutorial's 600 steps can end before a page redraw
-        pick(second, "Preset", "pos-lecture")
-        second.wait_for_timeout(500)
-        epochs2 = second.get_by_label("Epochs")
-        epochs2.fill("200")
-        epochs2.press("Enter")
-        second.wait_for_timeout(500)
+        set_long_run(second)
         main2.get_by_role("button", name="Start training").click()
         second.get_by_text(re.compile(r"Waiting to train: 1st in line")).wait_for(timeout=60_000)
         press_stop(first, stop)  # the slot frees: the second run trains, and its page shows Stop by itself
