@@ -77,8 +77,9 @@ def _quick_tutorial_button(what: str, primary: bool) -> None:
     if st.button("Train the tutorial tagger (about a second)", type="primary" if primary else "secondary",
                  key=f"quick_{what}"):
         with st.spinner("Training the tutorial tagger..."):
-            train_tutorial_tagger()
-        st.rerun()
+            run = train_tutorial_tagger()
+        if run is not None:  # else the queue's refusal stays on the page
+            st.rerun()
 
 
 def subject_and_input(what: str, key: str):
