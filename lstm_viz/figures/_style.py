@@ -11,6 +11,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale
 
 from ..analysis.trace_access import check_index, to_numpy
 from ..analysis.paging import TokenWindow, UnitSelection
@@ -18,8 +19,9 @@ from ..record.results import Trace
 
 FONT_SIZE = 16  # readable from the back of a lecture hall
 TEXT_COLOUR = "#111111"  # near-black on white: about 18:1 contrast (Streamlit's grey ticks are about 3.7:1)
-SIGMOID_SCALE = "Viridis"  # sequential, for gates in [0, 1]
-DIVERGING_SCALE = "RdBu_r"  # blue < 0 < red, for tanh values and the cell state
+# colour scales as the [position, colour] lists plotly.js draws (figures are built unvalidated: see make_figure)
+SIGMOID_SCALE = get_colorscale("Viridis")  # sequential, for gates in [0, 1]
+DIVERGING_SCALE = get_colorscale("RdBu_r")  # blue < 0 < red, for tanh values and the cell state
 # Okabe-Ito colours (colour-blind safe); "in between" is a light grey so the saturated corners stand out.
 TRUTH_COLOURS = {
     "remember": "#0072B2", "add": "#009E73", "erase": "#E69F00", "overwrite": "#D55E00",
@@ -157,8 +159,11 @@ def _style_axes(layout: dict, style: Style) -> None:
 
 def make_figure(data: list[dict], layout: dict, style: Style, title: Optional[str] = None,
                 height: Optional[int] = None, margin_bottom: Optional[int] = None, **extra: Any) -> go.Figure:
-    """Build the figure in one validated constructor call: plotly re-validates (and copies) the whole
-    figure on every update_* call, so assembling plain dicts first is several times faster."""
+    """Build the figure from plain dicts in one constructor call, unvalidated: plotly re-validates (and copies)
+    the whole figure on every update_* call, and validating even once took 2-3x the time of building it
+    (every chart of every student's rerun). The builders write plotly's full property names (no "font_size"
+    shorthands, colour scales as lists); tests/test_figures_unvalidated.py checks that plotly's validator
+    leaves every figure unchanged."""
     fs = style.font_size
     layout = dict(layout)
     title = wrap_title(title, style.title_chars) if title else None
@@ -166,7 +171,7 @@ def make_figure(data: list[dict], layout: dict, style: Style, title: Optional[st
     if title and any(isinstance(a, dict) and a.get("yanchor") == "bottom" and a.get("y", 0) >= 0.99
                      for a in layout.get("annotations", ())):
         title_lines += 1  # subplot titles above the top row take a line of the top margin
-    layout.update(font=dict(size=fs, color=style.text_colour), hoverlabel=dict(font_size=fs),
+    layout.update(font=dict(size=fs, color=style.text_colour), hoverlabel=dict(font=dict(size=fs)),
                   paper_bgcolor="white", plot_bgcolor="white",
                   margin=dict(l=10 + 4 * fs, r=10 + 2 * fs, t=20 + 3 * fs + int(1.3 * style.title_size) *
                               max(title_lines - 1, 0), b=margin_bottom or 10 + 3 * fs), **extra)
@@ -178,7 +183,7 @@ def make_figure(data: list[dict], layout: dict, style: Style, title: Optional[st
         layout["title"] = dict(text=title, font=dict(size=style.title_size, color=style.text_colour))
     if height:
         layout["height"] = int(height) + int(1.3 * style.title_size) * max(title_lines - 1, 0)
-    return go.Figure(data=data, layout=layout)
+    return go.Figure(data=data, layout=layout, _validate=False)
 
 
 def axis_names(k: int) -> tuple[str, str, str, str]:

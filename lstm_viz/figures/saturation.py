@@ -72,7 +72,7 @@ def gate_histograms(traces: Union[Trace, Sequence[Trace]], layer: int = 0, direc
         h = gate_histogram(traces, name, layer, direction, bins)
         share = h.counts / max(h.n_values, 1)
         data.append(dict(type="bar", x=h.centers, y=share, width=np.diff(h.edges), name=name, showlegend=False,
-                         marker_color=GATE_COLOURS.get(name), xaxis=refs[k][0], yaxis=refs[k][1],
+                         marker=dict(color=GATE_COLOURS.get(name)), xaxis=refs[k][0], yaxis=refs[k][1],
                          customdata=np.stack([h.edges[:-1], h.edges[1:]], -1),
                          hovertemplate=f"{name} in [%{{customdata[0]:.2f}}, %{{customdata[1]:.2f}}): "
                                        "%{y:.1%}<extra></extra>"))

@@ -94,11 +94,11 @@ def truth_table_shares(table: TruthTable, layer: int = 0, direction: int = 0, ba
     data = []
     for k, name in enumerate(table.names):
         colour = TRUTH_COLOURS[name]
-        data.append(dict(type="bar", x=steps, y=shares[:, k], name=name, legendgroup=name, marker_color=colour,
+        data.append(dict(type="bar", x=steps, y=shares[:, k], name=name, legendgroup=name, marker=dict(color=colour),
                          customdata=labels, xaxis=refs[0][0], yaxis=refs[0][1],
                          hovertemplate=f"token %{{customdata}} (t=%{{x}})<br>{name}: %{{y:.0%}}<extra></extra>"))
         data.append(dict(type="bar", x=layer_labels, y=per_layer[:, k], name=name, legendgroup=name,
-                         marker_color=colour, showlegend=False, xaxis=refs[1][0], yaxis=refs[1][1],
+                         marker=dict(color=colour), showlegend=False, xaxis=refs[1][0], yaxis=refs[1][1],
                          hovertemplate=f"%{{x}}<br>{name}: %{{y:.0%}}<extra></extra>"))
     layout["xaxis"].update(token_axis(labels, steps))
     layout["xaxis2"].update(type="category")
