@@ -1,6 +1,6 @@
 """What every page shares. The session's models live in `_session.py`, the shared widgets in `_widgets.py`;
-this module keeps the font size, the per-session cache and the torch warm-up, and re-exports the rest so
-that pages import everything shared from one place: `from app_pages._common import ...`.
+this module keeps the font size, the per-session and server-wide caches and the torch warm-up, and re-exports
+the rest so that pages import everything shared from one place: `from app_pages._common import ...`.
 Streamlit code lives here and in the pages, never in lstm_viz."""
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from typing import Callable
 
 import streamlit as st
 
+from lstm_viz.figures.frozen import freeze
+from lstm_viz.serving.view_cache import ViewCache
 from lstm_viz.training import warm_up
 from lstm_viz.training.run import TrainingRun as Run  # noqa: F401 - pages make training runs as Run(name, trainer, dataset)
 from app_pages._session import (  # noqa: F401 - re-exported for the pages
     STATE_KEY, SessionState, activate_from_callback, active_run, active_subject, add_inspected, add_loaded_run,
-    add_run, model_choices, state, subject_of, train_tutorial_tagger,
+    add_run, model_choices, shared_identity, state, subject_of, train_tutorial_tagger,
 )
 from app_pages._widgets import (  # noqa: F401 - re-exported for the pages
     choose_input, guarded, layer_direction, model_picker, require_subject, show_error, sidebar,
@@ -51,3 +53,20 @@ def session_cached(name: str, owner: object, key: object, compute: Callable, max
     entries.insert(0, (owner, key, value))
     del entries[max_items:]
     return value
+
+
+@st.cache_resource(show_spinner=False)
+def view_cache() -> ViewCache:
+    """The server's one cache of analysis results of shared models (bounds: LSTM_VIZ_VIEW_CACHE_ITEMS/_MB)."""
+    return ViewCache.from_env()
+
+
+def view_cached(name: str, subject: object, key: object, compute: Callable, max_items: int = 4):
+    """compute() once per server when `subject` is a model every session shares read-only (a built-in model,
+    the tutorial trained once per server), with its figures frozen (their data made once for every session);
+    else once per browser session (`session_cached`). `key` must say everything the result depends on
+    besides the model (input, layer, options, style) and be hashable."""
+    identity = shared_identity(subject)
+    if identity is None:
+        return session_cached(name, subject, key, compute, max_items)
+    return view_cache().get((identity, name, key), lambda: freeze(compute()))

@@ -13,6 +13,7 @@ from typing import Optional
 import streamlit as st
 
 from lstm_viz.explore.subject import ModelSubject
+from lstm_viz.serving.shared_run import SharedRun
 from lstm_viz.teaching.builtin import available_builtins, builtin_subject, default_builtin_key
 from lstm_viz.training.loaded_run import LoadedRun
 from lstm_viz.training.run import Run
@@ -105,6 +106,22 @@ def active_subject():
         return s.inspected.get(name)
     if s.active in model_choices() and source + ":" == BUILTIN:
         return builtin_subject(name)  # loaded once per server, shared read-only by every session
+    return None
+
+
+def shared_identity(subject) -> Optional[str]:
+    """A server-wide name of the model `subject` shows, when every session that shows it sees the same
+    read-only weights: "builtin:KEY" (loaded once per server) or "shared-run:<digest>" (the tutorial, trained
+    once per server: a copy of identical weights). None for a session's own trained, training or uploaded
+    model, whose results must stay in the session (lstm_viz.serving.view_cache)."""
+    s = state()
+    source, _, name = (s.active or "").partition(":")
+    if source + ":" == BUILTIN and name in {spec.key for spec in available_builtins()}:
+        return s.active if subject is builtin_subject(name) else None
+    if source == "run":
+        run, made = s.runs.get(name), s.subjects.get(name)
+        if isinstance(run, SharedRun) and made is not None and made[1] is subject:
+            return "shared-run:" + run.key
     return None
 
 

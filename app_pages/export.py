@@ -13,7 +13,7 @@ from lstm_viz.files.figure_files import figure_to_html, figure_to_png
 from lstm_viz.files.lstmvis import lstmvis_zip_bytes
 from lstm_viz.files.npz import npz_bytes
 from lstm_viz.files.out_paths import ExportUnavailable, safe_filename
-from app_pages._common import layer_direction, session_cached, subject_and_input
+from app_pages._common import layer_direction, view_cached, subject_and_input
 from app_pages._view import figure_style
 
 st.title("Export")
@@ -22,7 +22,7 @@ st.caption("Each file is made when you press its download button, in memory (the
 
 subject, probe = subject_and_input("the Export page", key="export")
 key = page_data.input_key(probe)
-recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
+recording = view_cached("trace", subject, key, lambda: subject.trace(probe))
 read = tokens_read(probe)
 tokens = read.typed
 L, D, B, T = recording.num_layers, recording.num_directions, recording.batch_size, recording.steps

@@ -4,7 +4,7 @@ import streamlit as st
 from lstm_viz.explore import page_data
 from lstm_viz.analysis import window_tokens
 from lstm_viz.figures.heatmaps import LONG_NAMES
-from app_pages._common import guarded, layer_direction, session_cached, subject_and_input
+from app_pages._common import guarded, layer_direction, subject_and_input, view_cached
 from app_pages._step_through import step_through_panel
 from app_pages._view import controls, figure_style, link, projector_on, seed_widget, share_view
 
@@ -15,7 +15,7 @@ figure_slot = st.container()
 
 subject, probe = subject_and_input("the Gates page", key="gates")
 key = page_data.input_key(probe)
-recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
+recording = view_cached("trace", subject, key, lambda: subject.trace(probe))
 
 
 def predict():
@@ -40,7 +40,7 @@ def gate_flipper(panels: list[str]) -> None:
               help="The next gate or state", width="stretch")
 
 
-predicted, why = session_cached("predict", subject, key, predict)
+predicted, why = view_cached("predict", subject, key, predict)
 if why:
     st.warning(why)
 tokens = probe.tokens[0]
@@ -105,10 +105,13 @@ if projector_on():
     shown = [st.session_state.get("gates_one") or panels[0]]  # a segmented control can be clicked off
 
 seed_widget("gates_unit", view_link.units[0] if view_link.units else None, range(recording.hidden_size), "unit")
-view = guarded(page_data.build_gates_view, recording, tokens, pos_tags, gold if pos_tags is not None else None,
-               layer=layer, direction=direction, page=page, by=by, of=of, tags=tags, tag=tag,
-               unit=st.session_state.get("gates_unit"), max_units=max_units, names=shown or None,
-               style=style)
+options = dict(layer=layer, direction=direction, page=page, by=by, of=of, tags=tuple(tags) if tags else tags,
+               tag=tag, unit=st.session_state.get("gates_unit"), max_units=max_units,
+               names=tuple(shown) if shown else None, style=style)
+shown_tags = tuple(pos_tags) if pos_tags is not None else None
+shown_gold = tuple(gold) if pos_tags is not None and gold is not None else None
+view = guarded(view_cached, "gates_view", subject, (key, shown_tags, shown_gold, tuple(sorted(options.items()))),
+               lambda: page_data.build_gates_view(recording, tokens, shown_tags, shown_gold, **options))
 if view is None:
     st.stop()
 with figure_slot:

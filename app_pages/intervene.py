@@ -7,7 +7,7 @@ from lstm_viz.figures.heatmaps import LONG_NAMES, state_heatmap
 from lstm_viz.figures.intervention import difference_figure
 from lstm_viz.record.gate_table import SIGMOID_GATES
 from lstm_viz.record.intervene import Clamp, Silence
-from app_pages._common import guarded, layer_direction, session_cached, subject_and_input
+from app_pages._common import guarded, layer_direction, view_cached, subject_and_input
 from app_pages._view import controls, figure_style
 
 SILENCE = "silence"
@@ -18,7 +18,7 @@ st.caption("What if a gate were held at a value, or a unit said nothing? The mod
 
 subject, probe = subject_and_input("the Interventions page", key="intervene")
 tokens = probe.tokens[0]
-recording = session_cached("trace", subject, page_data.input_key(probe), lambda: subject.trace(probe))
+recording = view_cached("trace", subject, page_data.input_key(probe), lambda: subject.trace(probe))
 style = figure_style()
 with controls("What to change"):
     layer, direction = layer_direction(recording.num_layers, recording.num_directions, key="intervene")

@@ -7,7 +7,7 @@ from lstm_viz.analysis import saturation
 from lstm_viz.explore.corpus_view import corpus_sample, prepared_sample
 from lstm_viz.figures.heatmaps import LONG_NAMES
 from app_pages._common import (choose_input, layer_direction, require_subject, session_cached,
-                           threshold_slider)
+                               threshold_slider, view_cached)
 from app_pages._corpus_state import session_corpus
 from app_pages._view import controls, figure_style, link, seed_widget, share_view
 
@@ -65,14 +65,17 @@ def take_sample():
 
 
 with st.spinner(f"Tracing {n} sequences..."):
-    sample, why = session_cached("sample", subject, (source, n, id(corpus)), take_sample)
+    own_corpus = source.startswith("your corpus")  # this session's upload: its results stay in the session
+    sample_key = (source, n, id(corpus)) if own_corpus else (source, n)
+    sample, why = (session_cached if own_corpus else view_cached)("sample", subject, sample_key, take_sample)
 if sample is None:
     st.info(f"No sample to measure over: {why}. Measuring over one input instead.")
     probe = choose_input(subject, key="sat")
     if probe is None:
         st.stop()
     key = page_data.input_key(probe)
-    sample = page_data.Sample([session_cached("trace", subject, key, lambda: subject.trace(probe))], 1,
+    sample_key = (*sample_key, key)  # the saturation below is of this input
+    sample = page_data.Sample([view_cached("trace", subject, key, lambda: subject.trace(probe))], 1,
                               int(probe.lengths.sum()), "one input")
 top.caption(f"Measured over {sample.source} ({sample.n_tokens:,} tokens)"
            + (f"; the dataset has fewer than the {n} asked for." if sample.n_sequences < n
@@ -91,8 +94,9 @@ if not first.gate_names:
     top.plotly_chart(figures.gate_histograms(sample.traces, layer, direction, style=STYLE), width="stretch")
     st.stop()
 
-sat = session_cached("saturation", subject, (source, n, id(corpus), low, high, always, eps, sample.n_tokens),
-                     lambda: saturation(sample.traces, low, high, always, eps))
+sat = (session_cached if own_corpus else view_cached)(
+    "saturation", subject, (*sample_key, low, high, always, eps, sample.n_tokens),
+    lambda: saturation(sample.traces, low, high, always, eps))
 gate = st.radio("Gates in the scatter", ["all", *sat.gate_names], horizontal=True, key="sat_gate",
                 format_func=lambda g: "all gates" if g == "all" else LONG_NAMES[g])
 c1, c2 = top.columns([3, 2])

@@ -5,8 +5,8 @@ import torch
 from lstm_viz import figures
 from lstm_viz.explore import page_data
 from lstm_viz.analysis import CATEGORY_DESCRIPTIONS, select_units, truth_table, window_tokens
-from app_pages._common import (choose_input, guarded, layer_direction, require_subject, session_cached,
-                           threshold_slider)
+from app_pages._common import (choose_input, guarded, layer_direction, require_subject, threshold_slider,
+                               view_cached)
 from app_pages._view import figure_style, link, seed_widget, share_view
 
 STYLE = figure_style()
@@ -58,12 +58,12 @@ probe = choose_input(subject, key="truth")
 if probe is None:
     st.stop()
 key = page_data.input_key(probe)
-recording = session_cached("trace", subject, key, lambda: subject.trace(probe))
+recording = view_cached("trace", subject, key, lambda: subject.trace(probe))
 tokens = probe.tokens[0]
 seed_widget("truth_layer", link().layer, range(recording.num_layers), "layer")
 seed_widget("truth_direction", link().direction, range(recording.num_directions), "direction")
 layer, direction = layer_direction(recording.num_layers, recording.num_directions, key="truth")
-table = session_cached("truth_table", subject, (key, low, high), lambda: truth_table(recording, low, high))
+table = view_cached("truth_table", subject, (key, low, high), lambda: truth_table(recording, low, high))
 
 keep_gate = "f" if is_lstm else "z"
 units = select_units(recording, keep_gate, layer, direction, max_units=page_data.MAX_UNITS, by="variance",
@@ -76,12 +76,13 @@ if window.n_pages > 1:
 if units.note:
     st.info(f"Many units: {units.note} of the {'forget' if is_lstm else 'update'} gate.")
 
-fig = guarded(figures.truth_table_heatmap, table, layer, direction, 0, tokens=tokens, units=units, window=window,
-              style=STYLE)
+view_key = (key, low, high, layer, direction, window.start, window.stop, STYLE)  # what the figures are drawn from
+fig = guarded(view_cached, "truth_heatmap", subject, view_key, lambda: figures.truth_table_heatmap(
+    table, layer, direction, 0, tokens=tokens, units=units, window=window, style=STYLE))
 if fig is not None:
     figure_slot.plotly_chart(fig, width="stretch")
-shares = guarded(figures.truth_table_shares, table, layer, direction, 0, tokens=tokens, window=window,
-                 style=STYLE)
+shares = guarded(view_cached, "truth_shares", subject, view_key, lambda: figures.truth_table_shares(
+    table, layer, direction, 0, tokens=tokens, window=window, style=STYLE))
 if shares is not None:
     st.plotly_chart(shares, width="stretch")
 st.caption(f"Share of all (token, unit) cells of this input in each behaviour, layer {layer}"
@@ -99,8 +100,9 @@ a, b = ("i", "f") if is_lstm else ("r", "z")
 at = torch.as_tensor(ids)
 first = recording.gates[a][layer, direction, 0, t][at].numpy()  # [units]
 second = recording.gates[b][layer, direction, 0, t][at].numpy()
-diagram = figures.truth_table_diagram(i=first, f=second, low=low, high=high, style=STYLE) if is_lstm \
-    else figures.gru_truth_table_diagram(r=first, z=second, low=low, high=high, style=STYLE)
+diagram = view_cached("truth_diagram", subject, (view_key, int(t)), lambda: figures.truth_table_diagram(
+    i=first, f=second, low=low, high=high, style=STYLE) if is_lstm
+    else figures.gru_truth_table_diagram(r=first, z=second, low=low, high=high, style=STYLE))
 st.caption(f"Each dot is one of the {ids.size} units shown above, at token **{tokens[t]}**: x is its "
            f"{'forget gate f' if is_lstm else 'update gate z'}, y its {'input gate i' if is_lstm else 'reset gate r'}."
            " The coloured corners are the behaviours of the table.")

@@ -4,8 +4,8 @@ import streamlit as st
 from lstm_viz import figures
 from lstm_viz.explore.subject import InputError
 from lstm_viz.serving.limits import LimitError
-from lstm_viz.serving.shared_run import run_key
-from app_pages._common import state, subject_of
+from lstm_viz.explore.page_data import input_key
+from app_pages._common import state, subject_of, view_cached
 from app_pages._training_queue import trained_for_this_session, tutorial_run
 from app_pages._view import figure_style, remember_input, shared_text, share_view
 
@@ -23,13 +23,6 @@ st.markdown(
 def tags_and_heatmap(subject, probe) -> tuple:
     tokens = probe.tokens[0]
     return subject.predict([tokens])[0], figures.gate_heatmaps(subject.trace(probe), tokens=tokens, style=STYLE)
-
-
-@st.cache_resource(show_spinner=False, max_entries=256)
-def shared_view(key: str, tokens: tuple, style: str, _subject, _probe) -> tuple:
-    """(predicted tags, gate heatmap) of a run every session shares, per sentence and style: made once per
-    server and read only (st.plotly_chart does not change a figure)."""
-    return tags_and_heatmap(_subject, _probe)
 
 
 def request(fresh: bool) -> None:
@@ -91,11 +84,9 @@ except InputError as err:
 if probe.unknown:
     st.warning(f"Not in the tutorial's vocabulary (read as <unk>): {', '.join(probe.unknown)}")
 tokens = probe.tokens[0]
-if getattr(run, "shared", False):  # identical weights in every session: one trace and figure per server
-    tags, figure = shared_view(run_key(run.model_config, run.train_config, run.corpus), tokens, repr(STYLE),
-                               subject, probe)
-else:
-    tags, figure = tags_and_heatmap(subject, probe)
+# the shared run has identical weights in every session: one trace and figure per server (view_cached)
+tags, figure = view_cached("tutorial_view", subject, (input_key(probe), STYLE),
+                           lambda: tags_and_heatmap(subject, probe))
 st.markdown("**Predicted tags:** " + " ".join(f"`{w}`/**{t}**" for w, t in zip(tokens, tags)))
 st.plotly_chart(figure, width="stretch")
 st.caption("Input, forget and output gates are sigmoids on [0, 1] (one colour scale); the candidate g, the cell "

@@ -116,6 +116,8 @@ class SharedRun:
         self.created = time.time()
         self.model_config, self.train_config = trainer.model_config, trainer.train_config
         self.encoder, self.corpus = trainer.encoder, trainer.corpus
+        # the run's name across the server: every SharedRun of these configs, seed and data has these weights
+        self.key = run_key(self.model_config, self.train_config, self.corpus)
         self._snapshot = snap
         self._source = trainer.model  # never changed again: the training has ended
         self._lock = threading.Lock()
