@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from .training.models import ARCHS, PRESETS, ModelConfig, build_model, load_glove, preset
+from .training.models import ARCHS, POOLINGS, PRESETS, ModelConfig, build_model, load_glove, preset
 from .data.splits import hold_out_dev
 from .training import TRAIN_PRESETS, TrainConfig, Trainer, build_encoder, evaluate
 from .training.building import seeded_model, set_forget_bias
@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dataset name (tutorial, generated-pos, generated-sentiment, or a downloaded one) "
                         "or a local file/folder (UD .conllu, rt-polarity, SST-2, aclImdb, CSV/TSV)")
     t.add_argument("--task", choices=("pos", "sentiment"), help="pos tagging or sentiment; default: the dataset's")
-    t.add_argument("--preset", choices=sorted(PRESETS), help="model preset to start from")
+    t.add_argument("--preset", choices=sorted(PRESETS), help="model preset to start from (with the training "
+                   "preset of the same name where there is one: tutorial and the accuracy recipes)")
     t.add_argument("--arch", choices=tuple(ARCHS), help="recurrent layer: torch.nn.LSTM, GRU or RNN")
     t.add_argument("--layers", type=_positive_int, help="stacked recurrent layers")
     t.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, help="read in both directions")
@@ -80,8 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--char-embed", type=_positive_int, metavar="E", help="character embedding size (--char)")
     t.add_argument("--char-hidden", type=_positive_int, metavar="H", help="char BiLSTM units per direction")
     t.add_argument("--dropout", type=float, help="dropout on rnn inputs, between layers and before the output")
-    t.add_argument("--pooling", choices=("last", "max", "mean"),
-                   help="sentiment features: final states of both directions, or max/mean over time")
+    t.add_argument("--pooling", choices=POOLINGS,
+                   help="sentiment features: final states of both directions, max/mean over time, or both")
+    t.add_argument("--word-dropout", type=float, metavar="P",
+                   help="while training, a word becomes <unk> with probability P")
     t.add_argument("--lowercase", action=argparse.BooleanOptionalAction, help="fold case before word lookup")
     t.add_argument("--min-freq", type=_positive_int, help="rarer training words become <unk>")
     t.add_argument("--glove", metavar="FILE", help="initialise word embeddings from a GloVe text file "
@@ -93,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=_positive_int, metavar="B", help="sequences per step")
     t.add_argument("--lr", type=_positive_float, help="learning rate")
     t.add_argument("--optimizer", choices=("sgd", "adam"), help="optimizer")
+    t.add_argument("--weight-decay", type=float, metavar="L2", help="L2 penalty passed to the optimizer")
     t.add_argument("--clip", type=float, metavar="NORM", help="gradient norm clipping (0: off)")
     t.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto", help="where to train")
     t.add_argument("--seed", type=int, default=0, help="random seed (initialisation, batches, dropout)")
@@ -149,7 +153,8 @@ def _model_config(args, task: str, data: str) -> ModelConfig:
     changes = {k: v for k, v in {
         "arch": args.arch, "num_layers": args.layers, "bidirectional": args.bidirectional,
         "embed_dim": args.embed, "hidden_size": args.hidden, "dropout": args.dropout,
-        "lowercase": args.lowercase, "min_freq": args.min_freq, "pooling": args.pooling}.items() if v is not None}
+        "lowercase": args.lowercase, "min_freq": args.min_freq, "pooling": args.pooling,
+        "word_dropout": args.word_dropout}.items() if v is not None}
     if args.char is False:
         changes.update(char_embed_dim=0, char_hidden=0)
     elif args.char or args.char_embed or args.char_hidden:
@@ -159,12 +164,14 @@ def _model_config(args, task: str, data: str) -> ModelConfig:
 
 
 def _train_config(args, data: str, has_dev: bool) -> TrainConfig:
-    cfg = TRAIN_PRESETS["tutorial" if data == "tutorial" and not args.preset or args.preset == "tutorial"
-                        else "default"]
+    # a model preset with a training preset of the same name brings it (the accuracy recipes, "tutorial")
+    cfg = TRAIN_PRESETS.get(args.preset) or TRAIN_PRESETS["tutorial" if data == "tutorial" and not args.preset
+                                                          else "default"]
     changes = {k: v for k, v in {
         "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
         "max_steps": args.max_steps, "time_budget_s": args.time_budget, "lr_decay": args.lr_decay,
-        "probe_every": args.probe_every, "monitor_budget": args.monitor_share}.items() if v is not None}
+        "weight_decay": args.weight_decay, "probe_every": args.probe_every,
+        "monitor_budget": args.monitor_share}.items() if v is not None}
     if args.optimizer == "sgd" and args.lr is None and cfg.optimizer != "sgd":
         changes["lr"] = 0.1
     if args.optimizer == "adam" and args.lr is None and cfg.optimizer != "adam":

@@ -153,3 +153,29 @@ def test_a_normal_run_prints_no_alarm_and_thresholds_are_flags(capsys):
     assert "--saturation-low" in err and "need 0 <= low < high <= 1" in err and len(err.strip().splitlines()) == 1
     assert main([*ALARM_RUN, "--no-alarms"]) == 0
     assert _last_json(capsys.readouterr().out)["alarms"] == []
+
+
+def test_a_recipe_preset_brings_its_training_preset_and_flags_still_win():
+    """`--preset NAME` takes the model preset and, where one has the same name, the training preset (the accuracy
+    recipes of benchmarks/bench_accuracy.py); explicit flags override both."""
+    from lstm_viz.cli import _model_config, _train_config
+    from lstm_viz.training import TRAIN_PRESETS
+    from lstm_viz.training.models import PRESETS
+
+    parser = build_parser()
+    recipes = sorted(set(PRESETS) & set(TRAIN_PRESETS) - {"tutorial"})
+    assert recipes, "no model preset has a training preset of the same name"
+    for name in recipes:
+        args = parser.parse_args(["train", "--data", "somewhere", "--preset", name])
+        model, train = _model_config(args, PRESETS[name].task, "somewhere"), _train_config(args, "somewhere", True)
+        assert model == PRESETS[name]
+        expected = TRAIN_PRESETS[name]
+        assert (train.lr, train.lr_decay, train.epochs, train.batch_size, train.weight_decay) == \
+            (expected.lr, expected.lr_decay, expected.epochs, expected.batch_size, expected.weight_decay)
+        assert train.restore_best  # the epoch is chosen on dev
+    args = parser.parse_args(["train", "--data", "somewhere", "--preset", recipes[0], "--lr", "0.01",
+                              "--weight-decay", "1e-5", "--word-dropout", "0.25", "--pooling", "mean+max"])
+    model, train = _model_config(args, "sentiment", "somewhere"), _train_config(args, "somewhere", False)
+    assert (train.lr, train.weight_decay, model.word_dropout, model.pooling) == (0.01, 1e-5, 0.25, "mean+max")
+    plain = _train_config(parser.parse_args(["train", "--data", "somewhere", "--preset", "pos-bilstm"]), "x", True)
+    assert plain.lr == TRAIN_PRESETS["default"].lr  # no training preset of that name: the default one

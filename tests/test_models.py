@@ -185,7 +185,7 @@ def test_classifier_uses_final_states_of_last_layer(arch, bidirectional, layers)
         torch.testing.assert_close(logits[i], model.output(feats), atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("pooling", ["max", "mean"])
+@pytest.mark.parametrize("pooling", ["max", "mean", "mean+max"])
 def test_classifier_pooling_ignores_padding(pooling):
     torch.manual_seed(3)
     enc = _encoder("sentiment")
@@ -196,9 +196,28 @@ def test_classifier_pooling_ignores_padding(pooling):
     for i, sent in enumerate(SENTS):
         alone = _batch(enc, [sent])
         out, _ = model.rnn(model.embed_inputs(alone.tokens))  # [1, T, 2H]
-        feats = out[0].amax(0) if pooling == "max" else out[0].mean(0)
+        feats = {"max": out[0].amax(0), "mean": out[0].mean(0),
+                 "mean+max": torch.cat([out[0].mean(0), out[0].amax(0)])}[pooling]
         torch.testing.assert_close(logits[i], model.output(feats), atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(logits[i], model(alone.tokens)[0], atol=1e-5, rtol=1e-5)
+
+
+def test_mean_max_head_reads_twice_the_features_as_files_heads_does():
+    from lstm_viz.files.heads import head_logits
+    from lstm_viz.record.tracing import trace
+
+    torch.manual_seed(4)
+    enc = _encoder("sentiment")
+    cfg = ModelConfig(task="sentiment", embed_dim=4, hidden_size=5, bidirectional=True, pooling="mean+max")
+    model = build_model(cfg, len(enc.vocab), 2).eval()
+    assert cfg.output_features == 20 and model.output.in_features == 20  # [mean (2H), max (2H)]
+    assert ModelConfig(hidden_size=5, bidirectional=True, pooling="max").output_features == 10
+    b = _batch(enc, SENTS)
+    tr = trace(model.rnn, model.embed_inputs(b.tokens), lengths=b.lengths)
+    torch.testing.assert_close(head_logits(model.output, tr, "mean+max").float(), model(b.tokens, b.lengths),
+                               atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        ModelConfig(task="sentiment", pooling="max+mean")
 
 
 def test_embed_inputs_and_trace_replay_the_models_rnn():

@@ -43,3 +43,28 @@ def test_estimate_leaves_the_callers_random_state_and_threads_alone():
                                      vocab_size=300, num_labels=17, steps=2, min_seconds=0.0)
     assert math.isfinite(seconds) and seconds > 0
     assert torch.equal(torch.random.get_rng_state(), state) and torch.get_num_threads() == threads
+
+
+RECIPES = ("polarity-bilstm", "sst2-bilstm", "imdb-bilstm", "ewt-bilstm-char")
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_accuracy_recipe_trains_with_its_own_training_preset(name):
+    """Each accuracy recipe (benchmarks/bench_accuracy.py) is a model preset plus the training preset of the same
+    name; a few real steps on generated data go through the Trainer and keep the best dev epoch."""
+    from dataclasses import replace
+
+    from lstm_viz.data import generated_pos_corpus, generated_sentiment_corpus
+    from lstm_viz.training import Trainer
+
+    model_config, train_config = PRESETS[name], TRAIN_PRESETS[name]
+    assert train_config.restore_best and train_config.eval_every == 1 and train_config.epochs >= 2
+    corpus = (generated_pos_corpus if model_config.task == "pos" else generated_sentiment_corpus)(
+        n_train=64, n_dev=16, n_test=16)
+    trainer = Trainer(model_config, replace(train_config, device="cpu", epochs=2, batch_size=16, threads=1,
+                                            probe_every=0, grad_norm_every=0), corpus)
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    snap = trainer.run()
+    assert snap.status == "finished" and snap.step == 8 and len(snap.evals) == 2
+    assert snap.metrics["best_dev_accuracy"] == max(e.accuracy for e in snap.evals)
+    assert any(not torch.equal(before[k], v) for k, v in trainer.model.state_dict().items())

@@ -18,6 +18,7 @@ from .fused_packed import packed_forward
 
 ARCHS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}  # arch name -> torch.nn class name
 TASKS = ("pos", "sentiment")
+POOLINGS = ("last", "max", "mean", "mean+max")  # how a Classifier reads the last layer's outputs
 
 
 @dataclass(frozen=True)
@@ -37,15 +38,17 @@ class ModelConfig:
     max_vocab: Optional[int] = None  # keep at most this many words, most frequent first (None: all)
     word_dropout: float = 0.0  # training only: a word becomes <unk> with this probability (teaches <unk>)
     freeze_embeddings: bool = False  # keep the word embeddings fixed (e.g. pretrained GloVe)
-    pooling: str = "last"  # Classifier features: "last" = final states of both directions; "max"/"mean" over time
+    # Classifier features: "last" = final states of both directions; "max"/"mean" over time; "mean+max" = both
+    # concatenated (twice the features; as files.heads reads such a head)
+    pooling: str = "last"
 
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if self.arch not in ARCHS:
             raise ValueError(f"arch must be one of {tuple(ARCHS)}, got {self.arch!r}")
-        if self.pooling not in ("last", "max", "mean"):
-            raise ValueError(f"pooling must be 'last', 'max' or 'mean', got {self.pooling!r}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         if self.nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {self.nonlinearity!r}")
         for name in ("embed_dim", "hidden_size", "num_layers", "min_freq"):
@@ -71,6 +74,11 @@ class ModelConfig:
     @property
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
+
+    @property
+    def output_features(self) -> int:
+        """What the output layer reads: D*H per token or text, 2*D*H with "mean+max" pooling."""
+        return self.num_directions * self.hidden_size * (2 if self.pooling == "mean+max" else 1)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -105,6 +113,16 @@ PRESETS: dict[str, ModelConfig] = {
     # sooner than final states; words seen once become <unk>.
     "sentiment-lecture": ModelConfig(task="sentiment", arch="lstm", embed_dim=64, hidden_size=64,
                                      bidirectional=True, dropout=0.3, lowercase=True, min_freq=2, pooling="max"),
+    # Accuracy recipes (issue 10; each with the training preset of the same name in presets.py, run by
+    # benchmarks/bench_accuracy.py): no pretrained vectors, so small embeddings, word dropout and rare words as <unk>
+    "polarity-bilstm": ModelConfig(task="sentiment", embed_dim=128, hidden_size=64, bidirectional=True, dropout=0.5,
+                                   word_dropout=0.2, lowercase=True, min_freq=2, pooling="mean"),
+    "sst2-bilstm": ModelConfig(task="sentiment", embed_dim=128, hidden_size=96, bidirectional=True, dropout=0.5,
+                               word_dropout=0.1, lowercase=True, pooling="mean"),
+    "imdb-bilstm": ModelConfig(task="sentiment", embed_dim=64, hidden_size=64, bidirectional=True, dropout=0.3,
+                               lowercase=True, min_freq=2, pooling="max"),
+    "ewt-bilstm-char": ModelConfig(task="pos", embed_dim=100, hidden_size=200, bidirectional=True, dropout=0.33,
+                                   char_embed_dim=32, char_hidden=64, lowercase=True, word_dropout=0.05),
 }
 
 
@@ -161,7 +179,7 @@ class _RecurrentModel(nn.Module):
             dropout=config.dropout if config.num_layers > 1 else 0.0,  # torch applies it between layers only
             **extra)
         self.dropout = nn.Dropout(config.dropout)
-        self.output = nn.Linear(config.num_directions * config.hidden_size, num_labels)
+        self.output = nn.Linear(config.output_features, num_labels)
 
     @property
     def num_labels(self) -> int:
@@ -215,7 +233,7 @@ class Tagger(_RecurrentModel):
 
 class Classifier(_RecurrentModel):
     """A label per text: logits [B, C] from the final hidden states of the last layer (both directions),
-    or, with `pooling="max"`/`"mean"`, from the last layer's outputs pooled over the valid time steps."""
+    or, with `pooling="max"`/`"mean"`/`"mean+max"`, from the last layer's outputs pooled over the valid steps."""
 
     def forward(self, tokens: torch.Tensor, lengths: Optional[torch.Tensor] = None,
                 chars: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -224,14 +242,13 @@ class Classifier(_RecurrentModel):
         if self.config.pooling == "last":
             last = h_n[-D:]  # [D, B, H]: forward state after the last token, backward state after the first
             features = last.transpose(0, 1).reshape(-1, D * H)  # [B, D*H]
-        elif lengths is None:
-            features = out.amax(1) if self.config.pooling == "max" else out.mean(1)
         else:
-            valid = (torch.arange(out.shape[1]) < lengths[:, None]).to(out.device)[..., None]  # [B, T, 1]
-            if self.config.pooling == "max":
-                features = out.masked_fill(~valid, float("-inf")).amax(1)
-            else:
-                features = out.sum(1) / lengths.to(out.device, out.dtype)[:, None]
+            valid = None if lengths is None else (torch.arange(out.shape[1]) < lengths[:, None]).to(out.device)
+            mean = out.mean(1) if valid is None else out.sum(1) / lengths.to(out.device, out.dtype)[:, None]
+            high = out.amax(1) if valid is None else out.masked_fill(~valid[..., None], float("-inf")).amax(1)
+            features = {"mean": mean, "max": high}.get(self.config.pooling)  # [B, D*H]
+            if features is None:  # "mean+max": [B, 2*D*H]
+                features = torch.cat([mean, high], dim=-1)
         return self.output(self.dropout(features))
 
 

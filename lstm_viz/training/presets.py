@@ -18,5 +18,11 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     # a higher rate than Adam's usual 1e-3 suits these small models, probes every 20 steps keep the gate
     # views moving.
     "lecture": TrainConfig(lr=5e-3, batch_size=32, epochs=5, probe_every=20, grad_norm_every=10),
+    # Accuracy recipes, with the model presets of the same name (`python -m lstm_viz train --preset NAME`,
+    # benchmarks/bench_accuracy.py): Adam with a per-epoch decay, the epoch chosen on dev, each within 10 CPU-minutes
+    # on 1 thread. Picked from dev curves only (the measured test figures are in the README).
+    "polarity-bilstm": TrainConfig(lr=3e-3, lr_decay=0.75, epochs=12, batch_size=32, restore_best=True),
+    "sst2-bilstm": TrainConfig(lr=2e-3, lr_decay=0.8, epochs=6, batch_size=64, restore_best=True),
+    "imdb-bilstm": TrainConfig(lr=5e-3, epochs=8, batch_size=32, restore_best=True),
+    "ewt-bilstm-char": TrainConfig(lr=3e-3, lr_decay=0.7, epochs=7, batch_size=32, restore_best=True),
 }
-
