@@ -7,7 +7,7 @@ from lstm_viz.explore import page_data
 from lstm_viz.analysis import CATEGORY_DESCRIPTIONS, select_units, truth_table, window_tokens
 from app_pages._common import (choose_input, guarded, layer_direction, require_subject, threshold_slider,
                                view_cached)
-from app_pages._view import figure_style, link, seed_widget, share_view
+from app_pages._view import controls, figure_style, link, seed_widget, share_view
 
 STYLE = figure_style()
 
@@ -49,10 +49,11 @@ if subject.kind == "rnn":
     st.stop()
 
 is_lstm = subject.kind == "lstm"
-left, right = st.columns([3, 2])
-left.markdown(LSTM_TABLE if is_lstm else GRU_TABLE, unsafe_allow_html=True)
-with right:
-    low, high = threshold_slider("truth")
+with controls("Thresholds and the table of behaviours"):  # folded in projector mode: the figure comes first
+    left, right = st.columns([3, 2])
+    left.markdown(LSTM_TABLE if is_lstm else GRU_TABLE, unsafe_allow_html=True)
+    with right:
+        low, high = threshold_slider("truth")
 
 probe = choose_input(subject, key="truth")
 if probe is None:

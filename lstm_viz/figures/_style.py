@@ -158,7 +158,8 @@ def _style_axes(layout: dict, style: Style) -> None:
 
 
 def make_figure(data: list[dict], layout: dict, style: Style, title: Optional[str] = None,
-                height: Optional[int] = None, margin_bottom: Optional[int] = None, **extra: Any) -> go.Figure:
+                height: Optional[int] = None, margin_bottom: Optional[int] = None, margin_top: Optional[int] = None,
+                **extra: Any) -> go.Figure:
     """Build the figure from plain dicts in one constructor call, unvalidated: plotly re-validates (and copies)
     the whole figure on every update_* call, and validating even once took 2-3x the time of building it
     (every chart of every student's rerun). The builders write plotly's full property names (no "font_size"
@@ -173,7 +174,7 @@ def make_figure(data: list[dict], layout: dict, style: Style, title: Optional[st
         title_lines += 1  # subplot titles above the top row take a line of the top margin
     layout.update(font=dict(size=fs, color=style.text_colour), hoverlabel=dict(font=dict(size=fs)),
                   paper_bgcolor="white", plot_bgcolor="white",
-                  margin=dict(l=10 + 4 * fs, r=10 + 2 * fs, t=20 + 3 * fs + int(1.3 * style.title_size) *
+                  margin=dict(l=10 + 4 * fs, r=10 + 2 * fs, t=margin_top or 20 + 3 * fs + int(1.3 * style.title_size) *
                               max(title_lines - 1, 0), b=margin_bottom or 10 + 3 * fs), **extra)
     legend = layout.setdefault("legend", {})  # Streamlit's theme would draw an unset legend font small
     if isinstance(legend, dict):

@@ -102,11 +102,15 @@ def _heatmap_figure(trace: Trace, names: Sequence[str], layer: int, direction: i
         panels.append((name, v, ids))
     # every panel carries its own token labels (a projected slide shows one panel at a time): the gap
     # between panels holds them and the next panel's title, measured in pixels
-    row_px = int(np.clip(12 * n_units_max + 3 * font_size, 8 * font_size, 360))
+    # a projected slide (projector mode, one panel at a time): title, panel and token labels fit the 480 css px
+    # of a 1280x720 screen at 150% zoom under the page title; the layer goes into the panel's title
+    slide = style.projector and rows == 1
+    row_px = 8 * font_size if slide else int(np.clip(12 * n_units_max + 3 * font_size, 8 * font_size, 360))
     label_px = tick_band_px(x, style)
     gap_px = label_px + int(2.0 * style.title_size)
     plot_px = rows * row_px + (rows - 1) * gap_px
-    layout, refs = grid(rows, 1, titles=[LONG_NAMES[n] for n in names], share_x=True,
+    where = f" · layer {layer} {direction_label(direction)}" if slide else ""
+    layout, refs = grid(rows, 1, titles=[LONG_NAMES[n] + where for n in names], share_x=True,
                         row_gap=gap_px / plot_px if rows > 1 else 0.0)
     data = []
     for k, (name, v, ids) in enumerate(panels):
@@ -130,6 +134,10 @@ def _heatmap_figure(trace: Trace, names: Sequence[str], layer: int, direction: i
         bar = dict(title=dict(text=settings.pop("title")), y=(y0 + y1) / 2, yanchor="middle",
                    len=max(y1 - y0, min(1.0, 1.5 / rows)), lenmode="fraction", x=1.01 + 0.1 * (len(placed) - 1))
         layout[axis] = dict(**settings, colorbar=bar)
+    if slide:
+        top, bottom = 10 + int(1.6 * style.title_size), label_px + 15
+        return make_figure(data, layout, style, title, height=top + plot_px + bottom, margin_top=top,
+                           margin_bottom=bottom)
     return make_figure(data, layout, style, title or f"layer {layer} {direction_label(direction)}, sequence {b}",
                        height=plot_px + label_px + 6 * font_size)
 

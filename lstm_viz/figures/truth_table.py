@@ -14,6 +14,7 @@ from ._style import (
     Units,
     Window,
     resolve_style, Style,
+    tick_band_px,
     grid,
     make_figure,
     token_axis,
@@ -70,11 +71,16 @@ def truth_table_heatmap(table: TruthTable, layer: int = 0, direction: int = 0, b
         xaxis=dict(type="category", tickangle=-45 if len(x) > 8 else 0),
         yaxis=dict(type="category", autorange="reversed", title=dict(text="unit"), showticklabels=ids.size <= 64),
         legend=dict(orientation="v", y=1.0, yanchor="top", x=1.02, xanchor="left"))  # beside: never under the title
-    # at most 330 px of rows: the whole table, with a three-line projector title, fits a 1280x720 screen under
-    # the page title
+    where = f"layer {layer} {direction_label(direction)}"
+    if style.projector:  # a slide: a one-line title and 9 lines of rows (the legend's four entries), so the
+        # whole table with its token labels fits the 480 css px of a 1280x720 screen at 150% zoom
+        top, bottom = 20 + 2 * font_size, tick_band_px(x, style) + 20
+        return make_figure(data, layout, style, f"truth table, {where}", height=top + 9 * font_size + bottom,
+                           margin_top=top, margin_bottom=bottom)
+    # at most 330 px of rows: the whole table fits a 1280x720 screen under the page title
     height = int(np.clip(12 * ids.size + 3 * font_size, 8 * font_size, 330)) + 10 * font_size
     return make_figure(data, layout, style, f"truth table (low {table.low:g}, high {table.high:g}), "
-                       f"layer {layer} {direction_label(direction)}, sequence {b}", height=height)
+                       f"{where}, sequence {b}", height=height)
 
 
 def truth_table_shares(table: TruthTable, layer: int = 0, direction: int = 0, batch_index: int = 0,
