@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages._common import sidebar, warm_up_torch
+from app_pages._common import SCRIPTS, sidebar, warm_up_torch
 from app_pages.page_guard import run_page
 from app_pages._view import (apply_page_css, follow_link_model, missing_model_notice, projector_on,
                              projector_switch, read_link_once, show_link_notes)
@@ -23,36 +23,44 @@ def page(file: str, title: str, icon: str, **kw) -> st.Page:
     return st.Page(f"app_pages/{file}", title=title, icon=icon, **kw)
 
 
-PAGES = {
-    "Start": [
-        page("home.py", "Home", ":material/home:", default=True),
-        page("tutorial_tagger.py", "Tutorial tagger", ":material/bolt:"),
-        page("cell_anatomy.py", "Cell anatomy", ":material/biotech:"),
-    ],
-    "Train": [
-        page("train.py", "Train", ":material/model_training:"),
-        page("timeline.py", "Timeline", ":material/movie:"),
-    ],
-    "Look inside": [
-        page("gates.py", "Gates", ":material/traffic:"),
-        page("truth_table.py", "Truth table", ":material/table_chart:"),
-        page("saturation.py", "Saturation", ":material/thermostat:"),
-        page("gradients.py", "Gradients", ":material/trending_down:"),
-        page("char_cells.py", "Character cells", ":material/code:"),
-        page("intervene.py", "Interventions", ":material/science:"),
-    ],
-    "Your model": [
-        page("inspect_model.py", "Inspect a model", ":material/folder_open:"),
-        page("corpus.py", "Your corpus", ":material/library_books:"),
-        page("export.py", "Export", ":material/download:"),
-    ],
-}
-
+def make_pages() -> dict[str, list[st.Page]]:
+    """The navigation's pages (app.py keeps them in the session: made once per session)."""
+    return {
+        "Start": [
+            page("home.py", "Home", ":material/home:", default=True),
+            page("tutorial_tagger.py", "Tutorial tagger", ":material/bolt:"),
+            page("cell_anatomy.py", "Cell anatomy", ":material/biotech:"),
+        ],
+        "Train": [
+            page("train.py", "Train", ":material/model_training:"),
+            page("timeline.py", "Timeline", ":material/movie:"),
+        ],
+        "Look inside": [
+            page("gates.py", "Gates", ":material/traffic:"),
+            page("truth_table.py", "Truth table", ":material/table_chart:"),
+            page("saturation.py", "Saturation", ":material/thermostat:"),
+            page("gradients.py", "Gradients", ":material/trending_down:"),
+            page("char_cells.py", "Character cells", ":material/code:"),
+            page("intervene.py", "Interventions", ":material/science:"),
+        ],
+        "Your model": [
+            page("inspect_model.py", "Inspect a model", ":material/folder_open:"),
+            page("corpus.py", "Your corpus", ":material/library_books:"),
+            page("export.py", "Export", ":material/download:"),
+        ],
+    }
 
 
 def render() -> None:
     """Navigation, the shared sidebar and the page itself: all of it inside one guard (page_guard.run_page)."""
-    navigation = st.navigation(PAGES)
+    with SCRIPTS.running():  # the torch warm-up waits for a moment without page scripts
+        draw()
+
+
+def draw() -> None:
+    if "_lv_pages" not in st.session_state:  # once per session: st.Page resolves and checks its file when made
+        st.session_state["_lv_pages"] = make_pages()
+    navigation = st.navigation(st.session_state["_lv_pages"])
     follow_link_model()
     projector_switch()
     sidebar()

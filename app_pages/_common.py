@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import gc
 import threading
-from typing import Callable
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import streamlit as st
 
@@ -26,11 +28,49 @@ from app_pages._widgets import (  # noqa: F401 - re-exported for the pages
 FONT_SIZE = 16  # readable from the back of a lecture hall
 
 
+class ScriptActivity:
+    """When the server last ran a page script, and how many run now (app.py wraps every page in `running`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running, self._last = 0, time.monotonic()
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        with self._lock:
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._last = time.monotonic()
+
+    def idle_for(self) -> float:
+        """Seconds since the last page script ended (0 while one runs)."""
+        with self._lock:
+            return 0.0 if self._running else time.monotonic() - self._last
+
+
+SCRIPTS = ScriptActivity()
+WARM_UP_IDLE_S, WARM_UP_LATEST_S = 2.0, 60.0
+
+
+def _warm_up_when_idle() -> None:
+    # the warm-up's imports hold the GIL for seconds: started right after the first page, they slowed the next
+    # page (the fresh browser's click on Gates) by as much; so wait until no page has run for a moment
+    deadline = time.monotonic() + WARM_UP_LATEST_S
+    while SCRIPTS.idle_for() < WARM_UP_IDLE_S and time.monotonic() < deadline:
+        time.sleep(0.25)
+    warm_up()
+    gc.freeze()  # and what it imported
+
+
 @st.cache_resource(show_spinner=False)
 def warm_up_torch() -> threading.Thread:
-    """Once per server process: load what torch imports on the first optimizer (1-4 s) in the background,
-    so the first click on a training button starts at once."""
-    thread = threading.Thread(target=warm_up, name="lstm-viz-warm-up", daemon=True)
+    """Once per server process: load what torch imports on the first optimizer (1-4 s) in the background once
+    the server is idle, so the first click on a training button starts at once."""
+    thread = threading.Thread(target=_warm_up_when_idle, name="lstm-viz-warm-up", daemon=True)
     thread.start()
     gc.freeze()  # the imported libraries stay for good: later collections need not scan their ~250k objects
     return thread
