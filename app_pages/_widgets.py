@@ -172,6 +172,8 @@ def choose_input(subject, key: str):
 
 def layer_direction(num_layers: int, num_directions: int, key: str, where=st) -> tuple[int, int]:
     """Layer and direction pickers, shown only for what the model has (one layer, one direction: none)."""
+    if num_layers <= 1 and num_directions <= 1:
+        return 0, 0  # nothing to pick: no empty columns either (every element costs each rerun of every session)
     cols = where.columns(2)
     layer = cols[0].selectbox("Layer", list(range(num_layers)), key=f"{key}_layer",
                               format_func=lambda n: f"layer {n}" + (" (bottom)" if n == 0 else " (top)"

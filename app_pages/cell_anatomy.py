@@ -83,7 +83,7 @@ def region_note(region: str, where: str) -> None:
 lstm_tab, gru_tab = st.tabs(["LSTM", "GRU"])
 
 with lstm_tab:
-    c0, c1, c2, c3 = st.columns(4)
+    c0, c1, c2, c3 = st.columns([3, 2, 2, 2])  # the preset's name is not cut at 150% zoom
     name = c0.selectbox("Weight preset", list(cell_step.LSTM_PRESETS), key="ca_lstm_preset")
     preset = cell_step.LSTM_PRESETS[name]
     c0.caption(preset.description)
@@ -107,7 +107,7 @@ with lstm_tab:
     sequence_chart("lstm", preset, weights)
 
 with gru_tab:
-    c0, c1, c2 = st.columns(3)
+    c0, c1, c2 = st.columns([3, 2, 2])
     name = c0.selectbox("Weight preset", list(cell_step.GRU_PRESETS), key="ca_gru_preset")
     preset = cell_step.GRU_PRESETS[name]
     c0.caption(preset.description)
