@@ -55,14 +55,15 @@ def run_one(name: str, data_root: Path, smoke: bool) -> dict:
     split, target = RECIPES[name][3], RECIPES[name][4]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load0, t0 = os.getloadavg()[0], time.perf_counter()
-    proc = subprocess.run(["nice", "-n", "19", *argv], cwd=ROOT, capture_output=True, text=True)
+    # progress lines (epoch, dev accuracy, CPU-s) go straight to this process's stderr
+    proc = subprocess.run(["nice", "-n", "19", *argv], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     wall, load1 = time.perf_counter() - t0, os.getloadavg()[0]
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     row = {"task": name, "command": shown(name), "split": split, "target": target, "wall_s": wall,
            "process_cpu_s": cpu, "load": (load0, load1), "returncode": proc.returncode}
     if proc.returncode != 0:
-        row["error"] = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        row["error"] = "see the error line above"
         return row
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     row.update(accuracy=result[f"{split}_accuracy"], dev_accuracy=result["dev_accuracy"],
