@@ -15,8 +15,9 @@ from .models import Model
 from .modes import eval_mode
 
 
-def batch_loss(model: Model, batch: Batch, reduction: str = "mean"):
-    """Forward one batch -> (loss, correct count as a tensor, count). Padding never counts (IGNORE_INDEX)."""
+def forward_loss(model: Model, batch: Batch, reduction: str = "mean"):
+    """Forward one batch -> (loss, detached logits [B, T, C] or [B, C], count of targets). Padding never counts
+    (IGNORE_INDEX); a prediction is correct where `logits.argmax(-1) == batch.targets`."""
     logits = model(batch.tokens, batch.model_lengths, batch.chars)
     targets = batch.targets
     if logits.dim() == 3:  # tagger [B, T, C]
@@ -25,8 +26,13 @@ def batch_loss(model: Model, batch: Batch, reduction: str = "mean"):
     else:
         loss = F.cross_entropy(logits, targets, reduction=reduction)
         count = targets.shape[0]
-    correct = (logits.detach().argmax(-1) == targets).sum()
-    return loss, correct, count
+    return loss, logits.detach(), count
+
+
+def batch_loss(model: Model, batch: Batch, reduction: str = "mean"):
+    """Forward one batch -> (loss, correct count as a tensor, count). Padding never counts (IGNORE_INDEX)."""
+    loss, logits, count = forward_loss(model, batch, reduction)
+    return loss, (logits.argmax(-1) == batch.targets).sum(), count
 
 
 def evaluate(model: Model, examples: Sequence[Example] | Sequence[Encoded], encoder: BatchEncoder, *,

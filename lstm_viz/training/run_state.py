@@ -1,6 +1,8 @@
 """The state a run publishes, under one lock: status, step, events (thinned to a bound), evaluations,
 probes (thinned), metrics and times. `snapshot()` hands readers an immutable TrainerSnapshot; the training
-thread holds the lock only for short appends, never while it computes."""
+thread holds the lock only for short appends and, now and then, for turning its logged steps into StepEvents
+(step_log: batched, so that a sub-millisecond step pays no per-step event cost; a snapshot always
+includes every logged step)."""
 from __future__ import annotations
 
 import threading
@@ -10,38 +12,7 @@ from typing import Mapping, Optional
 
 from .config import TrainConfig
 from .events import EvalEvent, ProbeSnapshot, StepEvent, TrainerSnapshot
-
-
-class StepWindow:
-    """Sums over the steps since the previous StepEvent."""
-
-    __slots__ = ("loss", "correct", "count", "tokens", "steps", "t_start")
-
-    def __init__(self, t_start: float):
-        self.reset(t_start)
-
-    def reset(self, t_start: float) -> None:
-        self.loss = self.correct = 0.0
-        self.count = self.tokens = self.steps = 0
-        self.t_start = t_start
-
-    def add(self, loss: float, correct: float, count: int, tokens: int) -> None:
-        self.loss += loss
-        self.correct += correct
-        self.count += count
-        self.tokens += tokens
-        self.steps += 1
-
-    def close(self, step: int, epoch: int, lr: float, t0: float, grad_norm: Optional[float],
-              gate_grad_norms: Optional[Mapping]) -> StepEvent:
-        """The StepEvent of these steps (t0: when training started); the window starts afresh."""
-        now = time.perf_counter()
-        event = StepEvent(step=step, epoch=epoch, loss=self.loss / self.steps,
-                          accuracy=self.correct / max(self.count, 1), lr=lr,
-                          tokens_per_s=self.tokens / max(now - self.t_start, 1e-9), elapsed_s=now - t0,
-                          grad_norm=grad_norm, gate_grad_norms=gate_grad_norms)
-        self.reset(now)
-        return event
+from .step_log import LoggedWindow, events_of
 
 
 class RunState:
@@ -63,6 +34,9 @@ class RunState:
         self.metrics: Mapping[str, float] = MappingProxyType({})
         self.t_start: Optional[float] = None
         self.t_end: Optional[float] = None
+        self._pending: list[LoggedWindow] = []  # logged steps not yet turned into StepEvents
+        self._pending_elements = 0  # logit values they keep alive
+        self._flushed_at = time.perf_counter()
 
     def claim(self) -> None:
         """idle -> running, once: a run trains only once."""
@@ -80,14 +54,42 @@ class RunState:
         with self.lock:
             self.metrics = MappingProxyType({**self.metrics, **values})
 
-    def add_event(self, event: StepEvent, **metrics: float) -> None:
+    def _append_event(self, event: StepEvent) -> None:
+        self.events.append(event)
+        if len(self.events) > self.cfg.max_events:
+            self.events = self.events[1::2]  # keeps steps 2k, 4k, ...: the new stride is 2k
+            self.log_every *= 2
+
+    def add_window(self, window: LoggedWindow, flush_after_s: float = 1.0,
+                   max_elements: int = 1 << 20) -> None:
+        """A logged step from the training thread. It becomes a StepEvent at the next snapshot or flush; at
+        once when it is the event that thins the list (so `log_every` doubles at the step whose event
+        fills the list), when the pending ones are older than `flush_after_s` or keep more than `max_elements`
+        logit values alive."""
         with self.lock:
-            self.step = event.step
-            self.events.append(event)
-            if len(self.events) > self.cfg.max_events:
-                self.events = self.events[1::2]  # keeps steps 2k, 4k, ...: the new stride is 2k
-                self.log_every *= 2
-            self.metrics = MappingProxyType({**self.metrics, **metrics})
+            self.step = window.step
+            self._pending.append(window)
+            self._pending_elements += window.elements
+            if (len(self.events) + len(self._pending) > self.cfg.max_events or self._pending_elements > max_elements
+                    or time.perf_counter() - self._flushed_at >= flush_after_s):
+                self._flush()
+
+    def flush(self) -> None:
+        """Turn the pending logged steps into StepEvents now (end of a run, before a callback reads them)."""
+        with self.lock:
+            self._flush()
+
+    def _flush(self) -> None:  # with the lock held
+        self._flushed_at = time.perf_counter()
+        if not self._pending:
+            return
+        windows, self._pending, self._pending_elements = self._pending, [], 0
+        events = events_of(windows)
+        for event in events:
+            self._append_event(event)
+        last, w = events[-1], windows[-1]
+        self.metrics = MappingProxyType({**self.metrics, "loss": last.loss, "accuracy": last.accuracy,
+                                         "tokens_per_s": last.tokens_per_s, "tokens_seen": w.tokens_seen})
 
     def add_eval(self, event: EvalEvent, **metrics: float) -> None:
         with self.lock:
@@ -105,6 +107,7 @@ class RunState:
     def snapshot(self) -> TrainerSnapshot:
         cfg = self.cfg
         with self.lock:
+            self._flush()
             now = self.t_end or time.perf_counter()
             elapsed = (now - self.t_start) if self.t_start else 0.0
             progress = min(1.0, self.step / self.total_steps) if self.total_steps else 0.0

@@ -59,7 +59,10 @@ class ThreadChooser:
 
         with chooser:                        # sets the first candidate; restores torch's setting after
             for batch in batches:
-                with chooser.step(batch.tokens.numel()):
+                if chooser.timing():         # a round of trials (or time to start one): time this step
+                    with chooser.step(batch.tokens.numel()):
+                        train_step(batch)
+                else:                        # between rounds a step costs nothing extra
                     train_step(batch)
     """
 
@@ -101,6 +104,16 @@ class ThreadChooser:
         if self._entered:
             self._entered = False
             _ThreadSetting.leave()
+
+    def timing(self) -> bool:
+        """Whether the next step should run inside `step()`: during a round of trials, or when the time to
+        measure again has come (which starts a round). False between rounds and with a single candidate."""
+        if self._queue:
+            return True
+        if len(self.candidates) > 1 and self._clock() >= self._next_check:
+            self._start_round()
+            return True
+        return False
 
     @contextmanager
     def step(self, work: int) -> Iterator[None]:

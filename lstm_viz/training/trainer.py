@@ -18,11 +18,12 @@ from ..data.corpus import Corpus, Example
 from .background import BackgroundRun
 from .building import TrainingBatches, build_encoder, build_optimizer, seeded_model
 from .config import TrainConfig, resolve_device
-from .evaluation import DevTracker, batch_loss, evaluate, predict
+from .evaluation import DevTracker, evaluate, forward_loss, predict
 from .events import EvalEvent, EvalResult
 from .models import Model, ModelConfig
 from .monitoring import MonitorBudget, NanGuard, ProbeRecorder, choose_probe_examples, gate_norms, nan_message
-from .run_state import RunState, StepWindow
+from .run_state import RunState
+from .step_log import StepWindow
 
 
 class Trainer(BackgroundRun):
@@ -76,29 +77,43 @@ class Trainer(BackgroundRun):
         self.budget.run("probe", self._record_probe, 0, force=True)
         self.budget.start("probe" if self.probes.batch is not None else None)
         self._window, self._tokens_seen, ended = StepWindow(time.perf_counter()), 0, None
-        for epoch in range(1, cfg.epochs + 1):
-            self.state.set(epoch=epoch)
-            for batch in self.batches.epoch():
-                ended = self._should_end()
+        try:
+            for epoch in range(1, cfg.epochs + 1):
+                self.state.set(epoch=epoch)
+                ended = self._train_epoch(epoch)
                 if ended:
                     break
-                with self.threads.step(batch.tokens.numel()):  # times the step: threads chosen by measurement
-                    ended = self._train_step(batch.to(self.device), epoch)
-                if ended:
-                    break
-                self._trigger("on_step_end")
-            if ended:
-                break
-            self._end_epoch(epoch)
-        if self._window.steps:  # the last steps since the previous event
-            self._emit(epoch, None, None)
+                self._end_epoch(epoch)
+            if self._window.steps:  # the last steps since the previous event
+                self._emit(epoch, None, None)
+        finally:
+            self.state.flush()  # every logged step becomes a StepEvent, whatever ended the run
         self._finish(ended, epoch)
+
+    def _train_epoch(self, epoch: int) -> Optional[str]:
+        """The steps of one epoch: why the run ends ("stopped", "nan", ...), or None to go on."""
+        move = self.device.type != "cpu"  # batches are formed on the CPU
+        for batch in self.batches.epoch():
+            ended = self._should_end()
+            if ended:
+                return ended
+            if move:
+                batch = batch.to(self.device)
+            if self.threads.timing():  # a round of thread-count trials: this step is timed
+                with self.threads.step(batch.tokens.numel()):
+                    ended = self._train_step(batch, epoch)
+            else:
+                ended = self._train_step(batch, epoch)
+            if ended:
+                return ended
+            self._trigger("on_step_end")
+        return None
 
     def _train_step(self, batch: Batch, epoch: int) -> Optional[str]:
         """One optimizer step; "nan" (weights untouched) when the loss is not finite."""
         cfg, model = self.train_config, self.model
-        loss, correct, count = batch_loss(model, batch)
-        loss_value, correct_value = torch.stack([loss.detach(), correct.to(loss.dtype)]).tolist()
+        loss, logits, count = forward_loss(model, batch)
+        loss_value = loss.item()  # the one number read every step (what any training loop's loss.item() costs)
         if not math.isfinite(loss_value):
             self._nan_value = loss_value
             return "nan"
@@ -113,7 +128,7 @@ class Trainer(BackgroundRun):
                  if log_now and cfg.grad_norm_every and step % cfg.grad_norm_every == 0 else None)
         total_norm = torch.nn.utils.clip_grad_norm_(self._params, cfg.clip_grad_norm) if cfg.clip_grad_norm else None
         self.optimizer.step()
-        self._window.add(loss_value, correct_value, count, batch.num_tokens)
+        self._window.add(loss_value, logits, batch.targets, count, batch.num_tokens)  # accuracy counted in batches
         self._tokens_seen += batch.num_tokens
         if log_now:
             self._emit(epoch, total_norm, norms)
@@ -147,10 +162,8 @@ class Trainer(BackgroundRun):
 
     # -- publishing -----------------------------------------------------------------------------------------
     def _emit(self, epoch: int, total_norm: Optional[torch.Tensor], norms) -> None:
-        event = self._window.close(self.step, epoch, self.optimizer.param_groups[0]["lr"], self.budget.t0,
-                                   None if total_norm is None else float(total_norm), norms)
-        self.state.add_event(event, loss=event.loss, accuracy=event.accuracy, tokens_per_s=event.tokens_per_s,
-                             tokens_seen=self._tokens_seen)
+        self.state.add_window(self._window.close(self.step, epoch, self.optimizer.param_groups[0]["lr"],
+                                                 self.budget.t0, total_norm, norms, self._tokens_seen))
 
     def _record_probe(self, epoch: int) -> None:
         probe = self.probes.record(self.model, self.step, epoch)
