@@ -25,27 +25,35 @@ sys.path.insert(0, str(ROOT))
 from lstm_viz.teaching.build import build  # noqa: E402
 from lstm_viz.teaching.catalog import BY_KEY  # noqa: E402
 from lstm_viz.teaching.char_cells import CellFinding, best_units, correlations, stored_findings  # noqa: E402
-from lstm_viz.teaching.char_data import PROPERTY_TITLES, read_source, stdlib_folder  # noqa: E402
+from lstm_viz.teaching.char_data import (PROPERTY_TITLES, STRING_KIND_TITLES, STRING_KINDS, read_source,  # noqa: E402
+                                         stdlib_folder, string_kinds)
 from lstm_viz.training.checkpoint import load_checkpoint  # noqa: E402
 
 GOALS = {"in_string": 0.8, "line_position": 0.6}
 ARCHS = ("lstm", "gru")
 
 
-def measure(path: Path, stored: bool) -> tuple[list[CellFinding], dict, float]:
-    """Each property's unit picked on the validation files (training files), its r on the held-out files."""
+def measure(path: Path, stored: bool) -> tuple[list[CellFinding], dict, float, dict]:
+    """Each property's unit picked on the validation files (training files), its r on the held-out files; and
+    the string property split into one-line and multi-line literals: {kind: (the in_string unit's r, the best
+    unit for the kind)} (not in --stored mode)."""
     model, bundle = load_checkpoint(path)
     if stored:
-        return stored_findings(dict(bundle.extra)), dict(bundle.metrics), 0.0
+        return stored_findings(dict(bundle.extra)), dict(bundle.metrics), 0.0, {}
     limit = bundle.train_config["cell_chars_per_file"]
 
-    def table(names):
-        return correlations(model, bundle.encoder, [read_source(stdlib_folder() / n) for n in names], limit)
+    def table(names, **kw):
+        return correlations(model, bundle.encoder, [read_source(stdlib_folder() / n) for n in names], limit, **kw)
 
     t0 = time.process_time()
     held = table(bundle.extra["held_out_files"])
     findings = best_units(table(bundle.extra["validation_files"]), report=held)
-    return findings, dict(bundle.metrics), time.process_time() - t0
+    held_kinds = table(bundle.extra["held_out_files"], labeller=string_kinds)
+    kind_best = best_units(table(bundle.extra["validation_files"], labeller=string_kinds), report=held_kinds,
+                           props=STRING_KINDS)
+    string_unit = {f.prop: f for f in findings}["in_string"]
+    split = {f.prop: (float(held_kinds[(string_unit.state, f.prop)][string_unit.unit]), f) for f in kind_best}
+    return findings, dict(bundle.metrics), time.process_time() - t0, split
 
 
 def main(argv=None) -> int:
@@ -78,9 +86,23 @@ def main(argv=None) -> int:
         print(line)
     minutes = "".join(f"{'':>12}{results[a][1]['cpu_seconds'] / 60:>10.1f}" for a in ARCHS)
     print(f"{'training CPU-minutes':<28}{minutes}{'  <= 15':<12}")
+    if not args.stored:
+        print("\nThe string property split (extra rows, not the goal): r of the string unit above with each kind, "
+              "and the best unit for the kind (picked on validation files, r on held-out files)\n")
+        for kind, title in STRING_KIND_TITLES.items():
+            line = f"{title:<28}"
+            for arch in ARCHS:
+                r_same, best = results[arch][3][kind]
+                line += f"{'same unit':>12}{r_same:>+10.3f}"
+            print(line)
+            line = f"{'':<28}"
+            for arch in ARCHS:
+                best = results[arch][3][kind][1]
+                line += f"{best.state + '[' + str(best.unit) + ']':>12}{best.r:>+10.3f}"
+            print(line)
     print()
     for arch in ARCHS:
-        findings, m, measure_cpu = results[arch]
+        findings, m, measure_cpu, _ = results[arch]
         met = ", ".join(f"{PROPERTY_TITLES[p]} {'met' if abs(by_prop[arch][p].r) >= g else 'NOT met'}"
                         for p, g in GOALS.items())
         print(f"{arch.upper()}: held-out next-char accuracy {m['test_accuracy']:.3f} ({m['bits_per_char']:.2f} "

@@ -126,6 +126,27 @@ def test_char_learning_rate_decays_from_peak_to_floor():
     assert rates[50] == pytest.approx(0.00525) and all(a >= b for a, b in zip(rates, rates[1:]))
 
 
+def test_char_learning_rate_warms_up_then_decays():
+    config = CharModelConfig(steps=110, lr=0.01, final_lr_factor=0.05, warmup_steps=10)
+    rates = [learning_rate(config, s) for s in range(110)]
+    assert rates[0] == pytest.approx(0.001) and rates[9] == pytest.approx(0.01) == rates[10]
+    assert all(a < b for a, b in zip(rates[:10], rates[1:10]))  # rising over the warm-up
+    assert all(a >= b for a, b in zip(rates[10:], rates[11:])) and rates[-1] == pytest.approx(0.0005)
+
+
+def test_char_training_stops_at_its_cpu_budget():
+    """The guard: a budget smaller than the steps need ends training early and says how far it got."""
+    from lstm_viz.teaching.char_model import train_char_model
+
+    text = read_source(stdlib_folder() / "os.py")[:20_000]
+    config = CharModelConfig(hidden_size=16, embed_dim=8, batch_size=4, seq_len=20, steps=100_000,
+                             max_cpu_seconds=0.2)
+    lines = []
+    model, _, stats = train_char_model(config, text, log=lines.append)
+    assert 0 < stats["steps"] < config.steps and stats["chars_seen"] == stats["steps"] * 4 * 20
+    assert any("stopped at step" in line for line in lines)
+
+
 def test_ewt_tagger_subject_shows_saturated_gates():
     """What a fresh Gates page shows: the built-in tagger, with gates that are mostly decided (near 0 or 1)."""
     subject = builtin_subject("ewt-pos-lstm")
@@ -148,6 +169,19 @@ def test_char_properties_follow_python_tokens():
     assert p.indent_depth[at("def")] == 0 and p.indent_depth[at("return")] == 1
     assert p.indent_depth[at("# hi")] == 1  # a comment line takes the depth of the code it introduces
     assert p.line_position[at("return")] == 4 and p.line_position[0] == 0
+
+
+def test_string_kinds_split_the_string_property_by_extent():
+    from lstm_viz.teaching.char_data import string_kinds
+
+    text = 'def f():\n    """Doc\n    more."""\n    return "x" + \'\'\'y\'\'\'\n'
+    kinds = string_kinds(text)
+    one, multi = kinds["in_one_line_string"], kinds["in_multi_line_string"]
+    doc = text.index('"""Doc')
+    assert multi[doc:text.index('more."""') + 8].all() and not one[doc:text.index('more."""') + 8].any()
+    assert one[text.index('"x"'):text.index('"x"') + 3].all()
+    assert one[text.index("\'\'\'y"):text.index("y\'\'\'") + 4].all()  # triple quotes on one line
+    assert (one + multi).tolist() == char_properties(text).in_string.tolist()  # together: in_string exactly
 
 
 def test_check_code_bounds():

@@ -3,7 +3,7 @@ correlate every unit with every structural property, and keep the best unit per 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -53,17 +53,26 @@ def _pearson(acts: np.ndarray, prop: np.ndarray) -> np.ndarray:
     return np.nan_to_num(r)
 
 
-def correlations(model: Tagger, encoder: BatchEncoder, sources: Sequence[str], limit: int) -> dict:
+Labeller = Callable[[str], dict]  # source -> {property: values [len(source)]}
+
+
+def structure_labels(source: str) -> dict[str, np.ndarray]:
+    return char_properties(source).as_dict()
+
+
+def correlations(model: Tagger, encoder: BatchEncoder, sources: Sequence[str], limit: int,
+                 labeller: Labeller = structure_labels) -> dict:
     """r of every unit with every property over the first `limit` characters of each source (properties are
     computed on the whole source, so a cut never splits a token's meaning). The cell state is correlated as it
     is (unbounded c_t can count, e.g. the position in a line; tanh would squash the count), though the page
-    colours by tanh(c_t). -> {(state, prop): r [H]}"""
+    colours by tanh(c_t). `labeller` gives the properties (default: char_data.PROPERTIES).
+    -> {(state, prop): r [H]}"""
     acts: dict[str, list] = {}
-    props: dict[str, list] = {p: [] for p in PROPERTIES}
+    props: dict[str, list] = {}
     for source in sources:
         text = source[:limit]
-        for name, values in char_properties(source).as_dict().items():
-            props[name].append(values[: len(text)])
+        for name, values in labeller(source).items():
+            props.setdefault(name, []).append(values[: len(text)])
         for state, values in record_states(model, encoder, text).items():
             acts.setdefault(state, []).append(values)
     acts_all = {s: np.concatenate(v).astype(np.float64) for s, v in acts.items()}
@@ -71,11 +80,12 @@ def correlations(model: Tagger, encoder: BatchEncoder, sources: Sequence[str], l
     return {(s, p): _pearson(acts_all[s], props_all[p]) for s in acts_all for p in props_all}
 
 
-def best_units(table: dict, report: Optional[dict] = None) -> list[CellFinding]:
+def best_units(table: dict, report: Optional[dict] = None,
+               props: Sequence[str] = PROPERTIES) -> list[CellFinding]:
     """Per property, the (state, unit) with the largest |r| in `table`; with `report` (another text's
     table, e.g. held-out files), r is that unit's r in `report` and r_validation its r in `table`."""
     findings = []
-    for prop in PROPERTIES:
+    for prop in props:
         state, unit, r = max(((s, int(np.abs(r).argmax()), float(r[np.abs(r).argmax()]))
                               for (s, p), r in table.items() if p == prop), key=lambda t: abs(t[2]))
         if report is None:

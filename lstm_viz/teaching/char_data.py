@@ -69,6 +69,32 @@ class CharProperties:
         return {name: getattr(self, name) for name in PROPERTIES}
 
 
+STRING_KINDS = ("in_one_line_string", "in_multi_line_string")
+STRING_KIND_TITLES = dict(zip(STRING_KINDS, ("inside a one-line string", "inside a multi-line string")))
+
+
+def string_kinds(text: str) -> dict[str, np.ndarray]:
+    """in_string split by the literal's extent: one-line literals ('x', "a b") and literals spanning lines
+    (mostly triple-quoted docstrings). -> {kind: [len(text)] of 0/1}"""
+    starts = _line_starts(text)
+    kinds = {kind: np.zeros(len(text), np.float32) for kind in STRING_KINDS}
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.type == token_types.STRING:
+            kind = STRING_KINDS[tok.end[0] > tok.start[0]]
+            kinds[kind][_offset(starts, len(text), *tok.start):_offset(starts, len(text), *tok.end)] = 1.0
+    return kinds
+
+
+def _line_starts(text: str) -> list[int]:
+    """Offset of the first character of every line."""
+    return [0] + [k + 1 for k, ch in enumerate(text) if ch == "\n"]
+
+
+def _offset(line_starts: list[int], n: int, row: int, col: int) -> int:
+    """Character offset of tokenize's (row, col), clipped to the text's length n."""
+    return min(line_starts[row - 1] + col, n) if row - 1 < len(line_starts) else n
+
+
 def char_properties_or_none(text: str) -> Optional[CharProperties]:
     """The properties of `text`, or None when `tokenize` cannot read it (not valid Python)."""
     try:
@@ -83,10 +109,7 @@ def char_properties(text: str) -> CharProperties:
     Raises tokenize.TokenError / SyntaxError for text that is not Python (an unclosed string, say).
     """
     n = len(text)
-    line_starts = [0]
-    for k, ch in enumerate(text):
-        if ch == "\n":
-            line_starts.append(k + 1)
+    line_starts = _line_starts(text)
     starts = np.array(line_starts)  # [lines]
     offsets = np.arange(n)
     line_of = np.searchsorted(starts, offsets, side="right") - 1  # [n] 0-based line of each character
@@ -95,9 +118,6 @@ def char_properties(text: str) -> CharProperties:
     in_comment = np.zeros(n, np.float32)
     depth_of_line = np.full(len(line_starts), -1, np.int32)  # logical depth, set on the lines a statement starts
 
-    def offset(row: int, col: int) -> int:
-        return min(line_starts[row - 1] + col, n) if row - 1 < len(line_starts) else n
-
     depth = 0
     for tok in tokenize.generate_tokens(io.StringIO(text).readline):
         if tok.type == token_types.INDENT:
@@ -105,7 +125,7 @@ def char_properties(text: str) -> CharProperties:
         elif tok.type == token_types.DEDENT:
             depth -= 1
         elif tok.type in (token_types.STRING, token_types.COMMENT):
-            a, b = offset(*tok.start), offset(*tok.end)
+            a, b = _offset(line_starts, n, *tok.start), _offset(line_starts, n, *tok.end)
             (in_string if tok.type == token_types.STRING else in_comment)[a:b] = 1.0
         if tok.type not in (token_types.NL, token_types.COMMENT, token_types.DEDENT, token_types.INDENT,
                             token_types.ENDMARKER):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -28,8 +28,11 @@ class CharModelConfig:
     max_chars: int = 100  # vocabulary: the most frequent characters of the training text; others are <unk>
     batch_size: int = 32  # parallel streams through the concatenated training text
     seq_len: int = 100  # truncated back-propagation window; the state carries across windows
-    steps: int = 3_000  # optimizer steps (9.6M characters, 3.5 passes over the text): ~3.5 CPU-minutes, one thread
+    steps: int = 3_000  # optimizer steps (3,200 characters each); the build sets them per architecture
     lr: float = 5e-3  # Adam, peak; a cosine decay takes it to lr * final_lr_factor at the last step
+    warmup_steps: int = 0  # linear warm-up from lr / warmup_steps to lr over the first steps
+    max_cpu_seconds: float = 0.0  # > 0: stop early when training has used this much CPU time (a guard on a
+    # slow machine; the steps are sized to end before it, so the run stays deterministic)
     final_lr_factor: float = 0.05
     clip_grad_norm: float = 5.0  # rescale larger gradients
     seed: int = 0  # initialisation (the batch order is fixed by the text itself)
@@ -39,19 +42,29 @@ class CharModelConfig:
     cell_chars_per_file: int = 5_000  # cell correlations: the first characters of each held-out file
 
 
-# The GRU's steps cost about 1.5 times the LSTM's on a CPU: the same CPU budget (~3.5 minutes) buys fewer.
+CPU_BUDGET_SECONDS = 15 * 60  # issue 11: the model is trained within 15 CPU-minutes (one thread)
+# ~3.2 CPU-minutes each on one thread (LSTM ~50k, GRU ~31k characters per CPU-second at 128 units, batch
+# 32 x 100). Measured (session 4): 12,000 LSTM steps with a 300-step warm-up (12.8 CPU-minutes) raise next-character
+# accuracy from 56.9% to 60.9% and the indentation cell from 0.53 to 0.81, but leave the string cell at 0.55 and
+# drop the best position-in-line cell from 0.66 to 0.51, so the shorter schedule is the one built.
 ARCH_STEPS = {"lstm": 3_000, "gru": 2_000}
+WARMUP_STEPS = 0
 
 
 def arch_config(arch: str) -> CharModelConfig:
     """The build's settings for one architecture: the same text and schedule, the steps that fit the budget."""
-    return CharModelConfig(arch=arch, steps=ARCH_STEPS[arch])
+    return CharModelConfig(arch=arch, steps=ARCH_STEPS[arch], warmup_steps=WARMUP_STEPS,
+                           max_cpu_seconds=CPU_BUDGET_SECONDS)
 
 
 def learning_rate(config: CharModelConfig, step: int) -> float:
-    """Cosine decay from config.lr at step 0 to config.lr * final_lr_factor at the last step."""
+    """Linear warm-up over config.warmup_steps, then cosine decay from config.lr to config.lr * final_lr_factor
+    at the last step."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
     low = config.lr * config.final_lr_factor
-    return low + (config.lr - low) * 0.5 * (1.0 + math.cos(math.pi * step / max(1, config.steps - 1)))
+    span = max(1, config.steps - 1 - config.warmup_steps)
+    return low + (config.lr - low) * 0.5 * (1.0 + math.cos(math.pi * (step - config.warmup_steps) / span))
 
 
 def char_encoder(train_text: str, max_chars: int) -> BatchEncoder:
@@ -80,8 +93,11 @@ def _step_loss(model: Tagger, x: torch.Tensor, state):
     return F.cross_entropy(logits.flatten(0, 1), targets.flatten()), state
 
 
-def train_char_model(config: CharModelConfig, train_text: str, log=print) -> tuple[Tagger, BatchEncoder, dict]:
-    """Train on one long text split into `batch_size` streams. Returns (model in eval mode, encoder, stats)."""
+def train_char_model(config: CharModelConfig, train_text: str, log=print,
+                     on_log: Optional[Callable[[int, Tagger], None]] = None) -> tuple[Tagger, BatchEncoder, dict]:
+    """Train on one long text split into `batch_size` streams; the state carries from each window to the next
+    of the same stream. `on_log(step, model)` runs at every log line (e.g. to measure cells while training;
+    its CPU time is not counted). Returns (model in eval mode, encoder, stats)."""
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
@@ -95,8 +111,11 @@ def train_char_model(config: CharModelConfig, train_text: str, log=print) -> tup
         windows = (per_stream - 1) // T
         opt = torch.optim.Adam(model.parameters(), lr=config.lr)
         model.train()
-        state, cpu0, wall0, recent = None, time.process_time(), time.time(), []
+        state, cpu0, wall0, recent, steps_done, uncounted = None, time.process_time(), time.time(), [], 0, 0.0
         for step in range(config.steps):
+            if config.max_cpu_seconds and time.process_time() - cpu0 - uncounted >= config.max_cpu_seconds:
+                log and log(f"  {config.arch}: stopped at step {step} by the {config.max_cpu_seconds:.0f} CPU-s budget")
+                break
             k = step % windows
             if k == 0:
                 state = None  # a new pass over the text starts from zeros
@@ -110,13 +129,20 @@ def train_char_model(config: CharModelConfig, train_text: str, log=print) -> tup
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
             opt.step()
             recent.append(loss.item())
-            if log and (step + 1) % 250 == 0:
-                log(f"  {config.arch} step {step + 1}/{config.steps}: loss {sum(recent) / len(recent):.3f} "
-                    f"({time.process_time() - cpu0:.0f} CPU-s)")
+            steps_done = step + 1
+            if log and steps_done % 250 == 0:
+                log(f"  {config.arch} step {steps_done}/{config.steps}: loss {sum(recent) / len(recent):.3f} "
+                    f"({time.process_time() - cpu0 - uncounted:.0f} CPU-s)")
                 recent = []
+                if on_log:
+                    t0 = time.process_time()
+                    model.eval()
+                    on_log(steps_done, model)
+                    model.train()
+                    uncounted += time.process_time() - t0
         model.eval()
-        stats = {"cpu_seconds": time.process_time() - cpu0, "wall_seconds": time.time() - wall0,
-                 "train_chars": len(ids), "chars_seen": config.steps * B * T}
+        stats = {"cpu_seconds": time.process_time() - cpu0 - uncounted, "wall_seconds": time.time() - wall0,
+                 "train_chars": len(ids), "chars_seen": steps_done * B * T, "steps": steps_done}
         return model, encoder, stats
     finally:
         torch.set_num_threads(previous_threads)
@@ -166,6 +192,6 @@ def validation_names(train_names: Sequence[str], every: int) -> list[str]:
     return list(train_names[every - 1::every])
 
 
-__all__ = ["ARCH_STEPS", "CharModelConfig", "arch_config", "build_char_model", "char_corpus", "char_encoder",
-           "encode_text", "evaluate_char_model", "held_out_texts", "learning_rate", "train_char_model",
+__all__ = ["ARCH_STEPS", "CPU_BUDGET_SECONDS", "CharModelConfig", "arch_config", "build_char_model", "char_corpus",
+           "char_encoder", "encode_text", "evaluate_char_model", "held_out_texts", "learning_rate", "train_char_model",
            "validation_names"]
