@@ -16,23 +16,25 @@ from .modes import eval_mode
 
 
 def forward_loss(model: Model, batch: Batch, reduction: str = "mean"):
-    """Forward one batch -> (loss, detached logits [B, T, C] or [B, C], count of targets). Padding never counts
-    (IGNORE_INDEX); a prediction is correct where `logits.argmax(-1) == batch.targets`."""
+    """Forward one batch -> (loss, detached logits [N, C], targets [N], count). N: B*T positions (pos) or B
+    texts (sentiment); padding never counts (IGNORE_INDEX): count is the real tokens or texts, and a prediction
+    is correct where `logits.argmax(-1) == targets`."""
     logits = model(batch.tokens, batch.model_lengths, batch.chars)
     targets = batch.targets
     if logits.dim() == 3:  # tagger [B, T, C]
-        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100, reduction=reduction)
+        logits, targets = logits.flatten(0, 1), targets.flatten()
+        loss = F.cross_entropy(logits, targets, ignore_index=-100, reduction=reduction)
         count = batch.num_tokens
     else:
         loss = F.cross_entropy(logits, targets, reduction=reduction)
         count = targets.shape[0]
-    return loss, logits.detach(), count
+    return loss, logits.detach(), targets, count
 
 
 def batch_loss(model: Model, batch: Batch, reduction: str = "mean"):
     """Forward one batch -> (loss, correct count as a tensor, count). Padding never counts (IGNORE_INDEX)."""
-    loss, logits, count = forward_loss(model, batch, reduction)
-    return loss, (logits.argmax(-1) == batch.targets).sum(), count
+    loss, logits, targets, count = forward_loss(model, batch, reduction)
+    return loss, (logits.argmax(-1) == targets).sum(), count
 
 
 def evaluate(model: Model, examples: Sequence[Example] | Sequence[Encoded], encoder: BatchEncoder, *,

@@ -28,7 +28,9 @@ class LoggedWindow(NamedTuple):
     loss_sum: float  # sum of the steps' mean losses (Python floats, summed in step order)
     steps: int
     count: int  # tokens (pos) or texts (sentiment) the accuracy is over
-    outputs: tuple  # ((logits [..., C] detached, targets [...]), ...) one pair per step
+    outputs: tuple  # ((logits [N, C] detached, targets [N]), ...) one pair per step
+    positions: int  # N summed over the steps (predictions compared)
+    elements: int  # logit values kept alive until this window becomes a StepEvent
     lr: float
     tokens_per_s: float
     elapsed_s: float
@@ -36,31 +38,28 @@ class LoggedWindow(NamedTuple):
     gate_grad_norms: Optional[Mapping]
     tokens_seen: int  # real tokens trained on up to this step (for the metrics)
 
-    @property
-    def elements(self) -> int:
-        """Logit values this window keeps alive until it becomes a StepEvent."""
-        return sum(logits.numel() for logits, _ in self.outputs)
-
 
 class StepWindow:
     """Sums over the steps since the previous StepEvent."""
 
-    __slots__ = ("loss", "count", "tokens", "steps", "t_start", "outputs")
+    __slots__ = ("loss", "count", "tokens", "steps", "t_start", "outputs", "positions", "elements")
 
     def __init__(self, t_start: float):
         self.reset(t_start)
 
     def reset(self, t_start: float) -> None:
         self.loss = 0.0
-        self.count = self.tokens = self.steps = 0
+        self.count = self.tokens = self.steps = self.positions = self.elements = 0
         self.outputs: list = []
         self.t_start = t_start
 
     def add(self, loss: float, logits: torch.Tensor, targets: torch.Tensor, count: int, tokens: int) -> None:
-        """One step: its mean loss, its detached logits [..., C] with targets [...] (IGNORE_INDEX at padding
+        """One step: its mean loss, its detached logits [N, C] with targets [N] (IGNORE_INDEX at padding
         never matches a prediction), how many targets count and how many real tokens it trained on."""
         self.loss += loss
         self.outputs.append((logits, targets))
+        self.positions += targets.shape[0]
+        self.elements += logits.numel()
         self.count += count
         self.tokens += tokens
         self.steps += 1
@@ -69,7 +68,8 @@ class StepWindow:
               gate_grad_norms: Optional[Mapping], tokens_seen: int) -> LoggedWindow:
         """These steps as a LoggedWindow (t0: when training started); the window starts afresh."""
         now = time.perf_counter()
-        logged = LoggedWindow(step, epoch, self.loss, self.steps, self.count, tuple(self.outputs), lr,
+        logged = LoggedWindow(step, epoch, self.loss, self.steps, self.count, tuple(self.outputs), self.positions,
+                              self.elements, lr,
                               self.tokens / max(now - self.t_start, 1e-9), now - t0, grad_norm, gate_grad_norms,
                               tokens_seen)
         self.reset(now)
@@ -79,10 +79,10 @@ class StepWindow:
 def _correct_counts(windows: Sequence[LoggedWindow]) -> list[int]:
     """Correct predictions per window, for all windows with one argmax, comparison and cumulative sum."""
     pairs = [pair for w in windows for pair in w.outputs]
-    logits = torch.cat([lg.reshape(-1, lg.shape[-1]) for lg, _ in pairs])  # [N, C]
-    targets = torch.cat([t.reshape(-1) for _, t in pairs])  # [N]
+    logits = torch.cat([lg for lg, _ in pairs])  # [N, C]
+    targets = torch.cat([t for _, t in pairs])  # [N]
     hits = (logits.argmax(-1) == targets).cumsum(0)  # correct predictions up to each position
-    ends = list(itertools.accumulate(sum(t.numel() for _, t in w.outputs) for w in windows))
+    ends = list(itertools.accumulate(w.positions for w in windows))
     totals = hits[torch.tensor(ends, device=hits.device) - 1].tolist()
     return [b - a for a, b in zip([0] + totals, totals)]
 

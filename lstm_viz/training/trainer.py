@@ -112,7 +112,7 @@ class Trainer(BackgroundRun):
     def _train_step(self, batch: Batch, epoch: int) -> Optional[str]:
         """One optimizer step; "nan" (weights untouched) when the loss is not finite."""
         cfg, model = self.train_config, self.model
-        loss, logits, count = forward_loss(model, batch)
+        loss, logits, targets, count = forward_loss(model, batch)
         loss_value = loss.item()  # the one number read every step (what any training loop's loss.item() costs)
         if not math.isfinite(loss_value):
             self._nan_value = loss_value
@@ -128,7 +128,7 @@ class Trainer(BackgroundRun):
                  if log_now and cfg.grad_norm_every and step % cfg.grad_norm_every == 0 else None)
         total_norm = torch.nn.utils.clip_grad_norm_(self._params, cfg.clip_grad_norm) if cfg.clip_grad_norm else None
         self.optimizer.step()
-        self._window.add(loss_value, logits, batch.targets, count, batch.num_tokens)  # accuracy counted in batches
+        self._window.add(loss_value, logits, targets, count, batch.num_tokens)  # accuracy counted in batches
         self._tokens_seen += batch.num_tokens
         if log_now:
             self._emit(epoch, total_norm, norms)
