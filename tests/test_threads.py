@@ -59,3 +59,37 @@ def test_fixed_threads_never_explore():
     assert used == [1] * 5 and chooser.chosen == 1 and chooser.history == []
     with pytest.raises(ValueError, match="thread counts"):
         ThreadChooser([0])
+
+
+def test_steps_are_timed_only_during_rounds_as_the_trainer_runs_them():
+    """The Trainer times a step only when `timing()` says so: during a round of trials, or when the re-check
+    is due (which starts a round). Between rounds and with fixed threads a step costs no timing at all, and
+    the choices are the same as when every step goes through `step()`."""
+    clock = FakeClock()
+    chooser = ThreadChooser([2, 1], trials=1, recheck_s=10.0, clock=clock)
+    timed, used = [], []
+
+    def run(seconds_per_token, steps, work=100):
+        for _ in range(steps):
+            gate = chooser.timing()
+            timed.append(gate)
+            if gate:
+                with chooser.step(work):
+                    used.append(torch.get_num_threads())
+                    clock.now += seconds_per_token[torch.get_num_threads()] * work
+            else:
+                used.append(torch.get_num_threads())
+                clock.now += seconds_per_token[torch.get_num_threads()] * work
+
+    with chooser:
+        run({1: 0.01, 2: 0.004}, steps=10)
+        assert chooser.chosen == 2 and timed[:4] == [True] * 4 and timed[4:] == [False] * 6
+        assert set(used[4:]) == {2}
+        # busy machine: the re-check (10 s of steps later) starts a round, and the choice moves to 1 thread
+        run({1: 0.01, 2: 0.05}, steps=30)
+        assert chooser.chosen == 1 and any(timed[10:]) and not all(timed[10:])
+    fixed = ThreadChooser.for_config(1)
+    fixed._clock = clock
+    with fixed:
+        clock.now += 1e6
+        assert not fixed.timing()

@@ -325,3 +325,37 @@ def test_training_thread_exception_becomes_failed_status():
     assert snap.status == "failed" and "callback exploded" in snap.message
     assert isinstance(trainer.error, RuntimeError)
     assert threading.active_count() >= 1
+
+
+def test_batched_step_events_equal_per_step_numbers_and_readers_see_every_step():
+    """The Trainer keeps each step's logits and turns logged steps into StepEvents in batches (step_log): the
+    accuracy and loss of every event equal those computed step by step from the same forward passes, and a
+    snapshot taken at any step (here from a step callback) already holds that step's event."""
+    from lstm_viz.training.step_log import StepWindow, events_of
+
+    gen = torch.Generator().manual_seed(0)
+    window, windows, expected = StepWindow(0.0), [], []
+    for step in range(1, 10):  # padded tagger steps ([B*T, C] with IGNORE_INDEX at padding) in windows of 1-3
+        logits = torch.randn(4 * step, 5, generator=gen)
+        targets = torch.randint(0, 5, (4 * step,), generator=gen)
+        targets[::3] = -100
+        window.add(float(step) / 7, logits, targets, int((targets != -100).sum()), 4 * step)
+        correct = int((logits.argmax(-1) == targets).sum())
+        expected.append((correct, int((targets != -100).sum()), float(step) / 7))
+        if step in (1, 3, 4, 7, 9):
+            windows.append(window.close(step, 1, 0.1, 0.0, None, None, 0))
+    events = events_of(windows)
+    bounds = [0, 1, 3, 4, 7, 9]
+    for event, a, b in zip(events, bounds, bounds[1:]):
+        part = expected[a:b]
+        assert event.accuracy == sum(c for c, _, _ in part) / sum(n for _, n, _ in part)
+        assert event.loss == sum(v for _, _, v in part) / len(part)
+    assert [e.step for e in events] == bounds[1:]
+
+    corpus = generated_pos_corpus(n_train=40, n_dev=4, n_test=4)
+    trainer = Trainer(TINY_POS, replace(QUIET, max_steps=12, batch_size=4), corpus)
+    seen = []
+    trainer.add_callback("on_step_end", lambda t: seen.append(
+        (t.step, [e.step for e in t.snapshot().events])))
+    trainer.run()
+    assert all(steps == list(range(1, step + 1)) for step, steps in seen)
