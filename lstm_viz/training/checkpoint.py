@@ -157,7 +157,7 @@ def check_config_fits_weights(config: ModelConfig, state: Mapping[str, torch.Ten
               "bidirectional": (config.bidirectional, spec.bidirectional),
               "embed_dim (+ 2 * char_hidden)": (input_size, spec.input_size)}
     expected = {"embedding.weight": (vocab_size, config.embed_dim),
-                "output.weight": (num_labels, config.num_directions * config.hidden_size)}
+                "output.weight": (num_labels, config.output_features)}
     if config.char_features:
         expected["char_encoder.embedding.weight"] = (char_vocab_size, config.char_embed_dim)
         expected["char_encoder.rnn.weight_hh_l0"] = (4 * config.char_hidden, config.char_hidden)
