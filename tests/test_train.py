@@ -359,3 +359,24 @@ def test_batched_step_events_equal_per_step_numbers_and_readers_see_every_step()
         (t.step, [e.step for e in t.snapshot().events])))
     trainer.run()
     assert all(steps == list(range(1, step + 1)) for step, steps in seen)
+
+
+def test_the_first_probe_counts_at_its_warm_cost():
+    """The probe at step 0 runs before MonitorBudget.start() and carries one-time warm-up: it is counted in the
+    share at the warm cost its next call measures (not at its cold cost, not at nothing)."""
+    from lstm_viz.training.monitoring import MonitorBudget
+
+    now = [0.0]
+    budget = MonitorBudget(0.05, clock=lambda: now[0])
+
+    def cost(seconds):
+        return lambda: now.__setitem__(0, now[0] + seconds)
+
+    budget.run("probe", cost(50.0), force=True)  # cold: 50 s
+    budget.start("probe")
+    assert budget.spent_s == 0.0
+    now[0] += 1000.0  # training
+    budget.run("probe", cost(2.0), force=True)  # warm: 2 s
+    assert budget.spent_s == 2.0 + 2.0  # this probe and the first at its warm cost
+    budget.run("probe", cost(3.0), force=True)
+    assert budget.spent_s == 7.0  # counted once

@@ -43,11 +43,17 @@ class MonitorBudget:
         self.spent_s = 0.0  # seconds spent in monitoring calls since start()
         self.cost_s: dict[str, float] = {}  # kind -> seconds its next call is expected to take
         self._last_s: dict[str, float] = {}  # kind -> seconds its last call took
+        self._first_s: dict[str, float] = {}  # kind -> seconds its first call took (warm-up included)
+        self._set_up: dict[str, float] = {}  # first calls made before start(), not yet counted in spent_s
         self.reserve_kind: Optional[str] = None  # the kind of the forced call at the end (its cost is kept free)
         self.t0 = clock()
 
     def start(self, reserve_kind: Optional[str] = None) -> None:
+        """Count from now. A kind's first call made before (the run's probe at step 0) carries one-time warm-up
+        (0.5 s in a fresh thread against a few ms warm): it counts at its warm cost once its next call has
+        measured that, so the share holds with it and a cold start does not use up a short run's share."""
         self.spent_s, self.t0, self.reserve_kind = 0.0, self._clock(), reserve_kind
+        self._set_up = dict(self._first_s)
 
     def allows(self, kind: str, now: Optional[float] = None) -> bool:
         """Whether a `kind` call fits in the share now (always, without a cap)."""
@@ -71,6 +77,10 @@ class MonitorBudget:
             # call carries one-time warm-up (allocations, kernel choice) and says little about the next: it counts
             # in spent_s but not in the estimate, so the next call runs once the time spent fits, and measures.
             warm_before = self._last_s.get(kind)  # None before the first call
+            if warm_before is None:
+                self._first_s[kind] = took
+            elif kind in self._set_up:
+                self.spent_s += min(self._set_up.pop(kind), took)
             self.cost_s[kind] = 0.0 if warm_before is None else max(took, warm_before)
             self._last_s[kind] = 0.0 if warm_before is None else took
 

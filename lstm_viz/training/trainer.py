@@ -69,10 +69,10 @@ class Trainer(BackgroundRun):
     def _train(self) -> None:
         cfg = self.train_config
         self.model.train()
-        # The first and last probe always run. The first, at step 0, is set-up (like building the model): it
-        # carries the recording path's one-time warm-up (0.5 s in a fresh app thread against 10 ms warm), which
-        # would otherwise use up a short run's whole monitoring share. The share is counted from after it (the next
-        # probe measures the warm cost), and room for the last probe is kept free (reserve_kind).
+        # The first and last probe always run. The first, at step 0, carries the recording path's one-time warm-up
+        # (0.5 s in a fresh app thread against a few ms warm), which would otherwise use up a short run's whole
+        # monitoring share: it counts at its warm cost once the next probe has measured that (MonitorBudget.start),
+        # and room for the last probe is kept free (reserve_kind).
         self._probe_due = False
         self.budget.run("probe", self._record_probe, 0, force=True)
         self.budget.start("probe" if self.probes.batch is not None else None)
