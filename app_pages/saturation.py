@@ -9,18 +9,22 @@ from lstm_viz.figures.heatmaps import LONG_NAMES
 from app_pages._common import (choose_input, layer_direction, require_subject, session_cached,
                                threshold_slider, view_cached)
 from app_pages._corpus_state import session_corpus
-from app_pages._view import controls, figure_style, link, seed_widget, share_view
+from app_pages._view import controls, figure_style, link, projector_on, seed_widget, share_view
 
 STYLE = figure_style()
 MAX_CORPUS_SAMPLE = 2000  # sequences of the user's corpus traced at most (about 40,000 tokens of sentences)
 
 st.title("Saturation")
-st.caption("As in Karpathy, Johnson & Fei-Fei (2015), *Visualizing and Understanding Recurrent Networks*, "
-           "Fig. 3: a gate is left-saturated when it is below the low threshold (closed), right-saturated "
-           "above the high one (open). The tanh candidate uses the same fractions of its range [-1, 1] "
-           "(defaults: below -0.8, above 0.8).")
-
+ON_PROJECTOR = projector_on()  # the scatter is the first screen; the reading notes go under it
+INTRO = ("As in Karpathy, Johnson & Fei-Fei (2015), *Visualizing and Understanding Recurrent Networks*, "
+         "Fig. 3: a gate is left-saturated when it is below the low threshold (closed), right-saturated "
+         "above the high one (open). The tanh candidate uses the same fractions of its range [-1, 1] "
+         "(defaults: below -0.8, above 0.8).")
+if not ON_PROJECTOR:
+    st.caption(INTRO)
 top = st.container()  # the scatter right under the title (the first screen in projector mode); settings below
+if ON_PROJECTOR:
+    st.expander("What saturation means").caption(INTRO)
 subject = require_subject("the Saturation page")
 corpus = session_corpus()
 has_dataset = bool(subject.examples("dev", 1)) if hasattr(subject, "examples") else False
@@ -99,7 +103,7 @@ sat = (session_cached if own_corpus else view_cached)(
     lambda: saturation(sample.traces, low, high, always, eps))
 gate = st.radio("Gates in the scatter", ["all", *sat.gate_names], horizontal=True, key="sat_gate",
                 format_func=lambda g: "all gates" if g == "all" else LONG_NAMES[g])
-c1, c2 = top.columns([3, 2])
+c1, c2 = (top, st.expander("Reading the scatter")) if ON_PROJECTOR else top.columns([3, 2])
 c1.plotly_chart(figures.saturation_scatter(sat, None if gate == "all" else gate, layer, direction,
                                            style=STYLE), width="stretch")
 c2.markdown("**Reading the scatter.** Each dot is one unit (hover for its id). Near (0, 0): the gate "

@@ -3,6 +3,8 @@ labels sit under every heatmap panel, no line hides under another, titles wrap i
 the truth-table square keeps its names outside the square where no dot can cover them."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from lstm_viz import figures
@@ -147,8 +149,12 @@ def test_long_titles_wrap_instead_of_being_cut() -> None:
     assert all(len(line) <= 30 for line in wrap_title("a very long title without any commas at all", 30)
                .split("<br>"))
     sat = saturation(make_trace(T=7))
-    fig = figures.saturation_scatter(sat, style=figures.PROJECTOR)
+    narrow = dataclasses.replace(figures.PROJECTOR, projector=False)  # large text, the full title: it wraps
+    fig = figures.saturation_scatter(sat, style=narrow)
     assert "<br>" in fig.layout.title.text and f"{sat.n_steps} steps" in fig.layout.title.text
+    # projector mode draws a slide instead: a one-line title, the square and its axis titles within 480 css px
+    slide = figures.saturation_scatter(sat, style=figures.PROJECTOR)
+    assert "<br>" not in slide.layout.title.text and slide.layout.height <= 330
 
 
 def test_gate_grad_norm_legend_is_a_grid_not_a_scrolling_list() -> None:

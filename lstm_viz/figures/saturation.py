@@ -46,8 +46,15 @@ def saturation_scatter(sat: Saturation, gate: Union[None, str, Sequence[str]] = 
                    scaleanchor="x", scaleratio=1, constrain="domain"),  # a narrow column must not stretch y
         shapes=[dict(type="line", x0=0, y0=1, x1=1, y1=0, line=dict(dash="dot", color="grey"))],
         legend=dict(orientation="h", y=-0.2, yanchor="top", x=0))  # below: the square keeps the full width
+    where = f"layer {layer} {direction_label(direction)}"
+    if style.projector:  # a slide: a one-line title and the legend beside the square, so the whole scatter
+        # fits under the page title on a 1280x720 screen at 150% zoom (480 css px); thresholds are on the page
+        layout["legend"] = dict(orientation="v", y=1.0, yanchor="top", x=1.02, xanchor="left")
+        top = 20 + 2 * font_size
+        return make_figure(data, layout, style, f"gate saturation, {where}", height=16 * font_size,
+                           margin_top=top)
     return make_figure(data, layout, style, f"gate saturation (low {sat.low:g}, high {sat.high:g}), "
-                       f"layer {layer} {direction_label(direction)}, {sat.n_steps} steps", height=36 * font_size)
+                       f"{where}, {sat.n_steps} steps", height=36 * font_size)
 
 
 def gate_histograms(traces: Union[Trace, Sequence[Trace]], layer: int = 0, direction: int = 0,
