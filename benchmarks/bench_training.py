@@ -408,7 +408,8 @@ def main() -> int:
     ap.add_argument("--smoke", action="store_true", help="tiny settings: check that every part runs")
     ap.add_argument("--budget", type=float, help="wall-clock cap in seconds per --full run (each run's epoch "
                     "count already keeps it within 10 CPU-minutes)")
-    ap.add_argument("--repeats", type=int, default=2, help="alternating pairs for each ratio")
+    ap.add_argument("--repeats", type=int, default=6,
+                    help="alternating pairs for each ratio (single pairs swing by 10-20%% on a 2-core machine)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--lecture", action="store_true", help="also train the lecture presets for 60 s each")
     ap.add_argument("--estimate", action="store_true", help="also compare the epoch-time estimate with a "
