@@ -11,6 +11,7 @@ pytestmark = pytest.mark.timeout(300)
 
 PLOTS_DRAWN = ("n => { const p = document.querySelectorAll('.js-plotly-plot');"
                " return p.length >= n && [...p].every(q => q._fullData && q._fullData.length > 0); }")
+ONE_ALL_UNITS = "() => [...document.querySelectorAll('p')].filter(p => p.textContent == 'All units').length == 1"
 # the forget-gate heatmaps (before, after): z of their first trace, flattened
 READ_F = ("() => [...document.querySelectorAll('.js-plotly-plot')].slice(0, 2)"
           ".map(p => Array.from(p._fullData[0].z).flatMap(r => Array.from(r)))")
@@ -22,9 +23,14 @@ def test_before_and_after_an_intervention_side_by_side():
         page.goto(url + "/intervene", wait_until="networkidle")
         page.get_by_role("button", name="Train the tutorial tagger").click()
         page.wait_for_function(PLOTS_DRAWN, arg=3, timeout=60_000)
+        # the built-in model's plots are there before the click's rerun: wait for the tutorial tagger's own
+        # (6 units x 5 tokens), or the widgets below would be those of the page being replaced
+        page.wait_for_function(f"() => {{ const z = ({READ_F})(); return z.length == 2 && z[0].length == 30; }}",
+                               timeout=60_000)
         no_exception_on_page(page)
         pick(page, "Change", "clamp f: forget gate")
         page.wait_for_timeout(300)
+        page.wait_for_function(ONE_ALL_UNITS, timeout=30_000)  # the rerun has replaced the previous toggle
         page.get_by_text("All units").click()
         page.wait_for_function(PLOTS_DRAWN, arg=5, timeout=60_000)
         # the page reruns after each widget: wait until the redrawn "after" panel shows the clamp on every unit
