@@ -208,10 +208,11 @@ def _names_code(raw: bytes) -> bool:
     """Whether a raw (non-zip) pickle names globals or calls them. pickletools only parses, never executes."""
     if raw[:2] == b"PK":  # a torch zip file: torch's own message names any global
         return False
-    try:
-        return any(op.name in _CODE_OPCODES for op, _, _ in pickletools.genops(raw))
+    try:  # parse to the end first: random bytes often hold a GLOBAL/REDUCE opcode before they stop parsing
+        names = [op.name for op, _, _ in pickletools.genops(raw)]
     except Exception:  # noqa: BLE001 - unparsable bytes simply are not such a pickle
         return False
+    return any(name in _CODE_OPCODES for name in names)
 
 
 def _last_line(err: BaseException) -> str:
