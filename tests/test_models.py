@@ -237,6 +237,33 @@ def test_embed_inputs_and_trace_replay_the_models_rnn():
         model.embed_inputs(b.tokens)
 
 
+def test_char_encoder_equals_each_word_alone_forward_and_backward():
+    """Distinct words run once, in groups by length: features and gradients as if each word ran alone."""
+    from lstm_viz.training.models import CharEncoder
+
+    torch.manual_seed(5)
+    enc = CharEncoder(num_chars=12, embed_dim=3, hidden=4)
+    sents = [[[2], [3, 4, 5, 6], [2], [7, 8, 9, 10, 11, 2, 3, 4, 5]], [[3, 4, 5, 6], [2, 2, 2, 2, 2, 2, 2], [9, 9]]]
+    width = max(len(w) for s in sents for w in s)
+    chars = torch.tensor([[w + [0] * (width - len(w)) for w in s] + [[0] * width] * (4 - len(s)) for s in sents])
+    out = enc(chars)  # [2, 4, 8]
+    assert out.shape == (2, 4, 8) and out[1, 3].abs().sum() == 0  # padding position: no features
+    reference = []
+    for i, s in enumerate(sents):
+        for j, w in enumerate(s):
+            _, (h_n, _) = enc.rnn(enc.embedding(torch.tensor([w])))  # one word, no padding
+            ref = torch.cat([h_n[0, 0], h_n[1, 0]])
+            torch.testing.assert_close(out[i, j], ref, atol=1e-6, rtol=1e-5)
+            reference.append(ref)
+    weights = torch.randn(len(reference), 8)
+    grads = torch.autograd.grad((torch.stack(reference) * weights).sum(), list(enc.parameters()))
+    real = [(i, j) for i, s in enumerate(sents) for j in range(len(s))]
+    picked = torch.stack([out[i, j] for i, j in real])
+    ours = torch.autograd.grad((picked * weights).sum(), list(enc.parameters()))
+    for g, r in zip(ours, grads):
+        torch.testing.assert_close(g, r, atol=1e-5, rtol=1e-4)
+
+
 def test_word_dropout_only_in_training():
     model = build_model(ModelConfig(embed_dim=3, hidden_size=3, word_dropout=0.5), 10, 2)
     tokens = torch.full((4, 50), 5)
