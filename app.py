@@ -12,17 +12,21 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st  # noqa: E402
 
+from app_pages._chart_bundle import request_chart_bundle  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ICON = str(HERE / "app_pages" / "assets" / "icon.png")  # served by the app itself: no request leaves the machine
+
+st.set_page_config(page_title="lstm-viz", page_icon=ICON, layout="wide")
+CHART_BUNDLE = request_chart_bundle()  # before the imports below (torch: seconds on a fresh server)
+
 from app_pages._common import SCRIPTS, sidebar, warm_up_torch  # noqa: E402
 from app_pages.page_guard import run_page  # noqa: E402
 from app_pages._view import (apply_page_css, follow_link_model, missing_model_notice, projector_on,  # noqa: E402
                              projector_switch, read_link_once, show_link_notes)
 
-HERE = Path(__file__).resolve().parent
-ICON = str(HERE / "app_pages" / "assets" / "icon.png")  # served by the app itself: no request leaves the machine
-
 read_link_once()  # ?projector=1&model=...&input=... of the opening URL (checked; see app_pages/_view.py)
-st.set_page_config(page_title="lstm-viz", page_icon=ICON, layout="wide",
-                   initial_sidebar_state="collapsed" if projector_on() else "auto")
+st.set_page_config(initial_sidebar_state="collapsed" if projector_on() else "auto")
 
 
 def page(file: str, title: str, icon: str, **kw) -> st.Page:
@@ -73,6 +77,8 @@ def draw() -> None:
     apply_page_css()
     show_link_notes()
     missing_model_notice()
+    if CHART_BUNDLE is not None:  # the browser has begun loading the bundle by now; after the page it could not
+        CHART_BUNDLE.empty()  # go: a page that calls st.stop() ends the run for every later element
     try:
         navigation.run()
     finally:  # after the first page is drawn: the warm-up's imports would hold the GIL while it draws

@@ -1,17 +1,51 @@
-"""Home: what the app is and where to start."""
+"""Home: what the app is, a trained model's gates at once (no click, no training), and where to start."""
 import streamlit as st
 
-from app_pages._view import share_view
+from lstm_viz.explore import page_data
+from lstm_viz.explore.subject import InputError, default_text
+from lstm_viz.figures.heatmaps import LONG_NAMES
+from app_pages._common import active_subject, view_cached
+from app_pages._view import figure_style, share_view
+
+HOME_UNITS = 16  # the units that change most: a picture on the first screen, not a table (all are on Gates)
+
+
+def first_gates() -> None:
+    """The picked model's (on a fresh session: a trained built-in model's) forget gate (GRU: update gate) on its
+    default sentence, the units that change most along it: the picture a lecturer opens the app for."""
+    subject = active_subject()
+    if subject is None or not subject.accepts_text:
+        return
+    try:
+        probe = subject.input_from_text(default_text(subject))
+    except InputError:
+        return
+    key = page_data.input_key(probe)
+    recording = view_cached("trace", subject, key, lambda: subject.trace(probe))  # the Gates page's own entry
+    name = next((n for n in ("f", "z") if n in recording.gate_names), "hidden")  # RNN: no gate
+    style = figure_style()
+    title = None if style.projector else "layer 0"  # a projector slide puts the layer in the panel's title
+    view = view_cached("home_view", subject, (key, name, style), lambda: page_data.build_gates_view(
+        recording, probe.tokens[0], names=(name,), by="variance", of=name, max_units=HOME_UNITS, style=style,
+        title=title))
+    st.markdown(f"The **{LONG_NAMES[name].split(': ')[1]}** of **{subject.name}** reading "
+                f"*{' '.join(probe.tokens[0])}*, its {HOME_UNITS} units that change most"
+                + (": yellow keeps the cell's memory (1), dark erases it (0)." if name == "f" else "."))
+    st.plotly_chart(view.heatmaps, width="stretch")
+    st.page_link("app_pages/gates.py", label="Every gate, the cell and the hidden state, token by token: Gates",
+                 icon=":material/traffic:")
+
 
 st.title("lstm-viz")
+st.markdown("See what happens **inside** an LSTM, GRU or plain RNN at every time step: the gates opening and "
+            "closing, the cell state carrying information along the sentence, and the gradient flowing back "
+            "in time.")
+first_gates()
 st.markdown(
     """
-See what happens **inside** an LSTM, GRU or plain RNN at every time step: the gates opening and closing,
-the cell state carrying information along the sentence, and the gradient flowing back in time.
-
 **Start here**
 - **Tutorial tagger** trains the classic PyTorch sequence-model tagger in about a second and shows its
-  gates on a sentence.
+  gates on a sentence; **Train** watches a bigger model learn.
 
 **In a lecture hall** switch on **Projector mode** in the sidebar (or add `?projector=1` to the address):
 large dark text in every figure, one gate at a time, settings folded away. Every analysis page keeps its

@@ -69,3 +69,24 @@ def test_preset_inputs_are_made_once_per_subject():
     first.clear()
     assert list(subject.preset_inputs()) == list(second)
     assert len(subject.preset_inputs(3)) == 3
+
+
+def test_fresh_home_page_shows_a_trained_models_forget_gate():
+    """No click: the home page shows the built-in tagger's own forget gate (recorded exactly) on its default
+    sentence, for the units that vary most along it."""
+    from lstm_viz.analysis.trace_access import values
+    from lstm_viz.explore.subject import default_text
+    from lstm_viz.teaching.builtin import builtin_subject
+
+    at = open_page("app_pages/home.py")
+    assert_clean(at)
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(charts) == 1
+    (heat,) = [t for t in charts[0]["data"] if t["type"] == "heatmap"]
+    assert heat["name"] == "f" and heat["x"] == ["The", "dog", "ate", "the", "food"]
+    units = [int(u) for u in heat["y"]]
+    subject = builtin_subject(default_builtin_key())
+    f = values(subject.trace(subject.input_from_text(default_text(subject))), "f")[0, 0, 0].numpy()  # [T, U]
+    np.testing.assert_allclose(_z(heat), f[:, units].T.ravel(), atol=1e-6)  # [units, tokens], row by row
+    assert len(units) == 16 and f[:, units].var(0).min() >= np.sort(f.var(0))[-16] - 1e-9  # the 16 most varying
+    assert ((f[:, units] < 0.1) | (f[:, units] > 0.9)).mean() >= 0.25  # a trained model's gates: shut or open

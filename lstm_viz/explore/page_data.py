@@ -176,7 +176,7 @@ def build_gates_view(trace: Trace, tokens: Sequence[str], predicted: Optional[Se
                      by: str = "index", of: str = "hidden", tags: Any = None, tag: Any = None,
                      unit: Optional[int] = None, max_tokens: int = MAX_TOKENS, max_units: int = MAX_UNITS,
                      names: Optional[Sequence[str]] = None, font_size: int = figures.FONT_SIZE,
-                     style: Optional[figures.Style] = None) -> GatesView:
+                     style: Optional[figures.Style] = None, title: Optional[str] = None) -> GatesView:
     """Everything the Gates page draws for sequence 0 of `trace`.
 
     `tokens`: one per valid step; `predicted` / `gold`: tags per token shown under the heatmap columns
@@ -201,7 +201,7 @@ def build_gates_view(trace: Trace, tokens: Sequence[str], predicted: Optional[Se
     unit = ids[0] if unit not in ids else int(unit)
     labels = token_labels(tokens, predicted, gold, compact=window.stop - window.start > COMPACT_AFTER)
     heatmaps = figures.gate_heatmaps(trace, layer, direction, 0, tokens=labels, units=units.ids, gates=names,
-                                     window=window, font_size=font_size, style=style)
+                                     window=window, font_size=font_size, style=style, title=title)
     line = figures.unit_line(trace, unit, layer, direction, 0, tokens=tokens, window=window, font_size=font_size,
                              style=style)
     return GatesView(window, units, unit, heatmaps, line, tuple(notes))
