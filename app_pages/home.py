@@ -5,7 +5,7 @@ from lstm_viz.explore import page_data
 from lstm_viz.explore.subject import InputError, default_text
 from lstm_viz.figures.heatmaps import LONG_NAMES
 from app_pages._common import active_subject, view_cached
-from app_pages._view import figure_style, share_view
+from app_pages._view import figure_style, projector_on, share_view
 
 HOME_UNITS = 16  # the units that change most: a picture on the first screen, not a table (all are on Gates)
 
@@ -37,9 +37,10 @@ def first_gates() -> None:
 
 
 st.title("lstm-viz")
-st.markdown("See what happens **inside** an LSTM, GRU or plain RNN at every time step: the gates opening and "
-            "closing, the cell state carrying information along the sentence, and the gradient flowing back "
-            "in time.")
+if not projector_on():  # on a projector the picture comes right under the title (whole on screen at 150% zoom)
+    st.markdown("See what happens **inside** an LSTM, GRU or plain RNN at every time step: the gates opening and "
+                "closing, the cell state carrying information along the sentence, and the gradient flowing back "
+                "in time.")
 first_gates()
 st.markdown(
     """
