@@ -11,6 +11,7 @@ steps/s of each window and the ratio watched / not watched (the target is >= 0.9
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -36,6 +37,21 @@ def sidebar_step(page, timeout_s: float = 60.0) -> tuple[float, int]:
             return time.perf_counter(), int(STATUS.search(text).group(1).replace(",", ""))
         page.wait_for_timeout(20)
     raise RuntimeError("the sidebar's step did not change: is the run still training?")
+
+
+def browser_cpu_seconds() -> float:
+    """User+system CPU seconds of every Chromium process so far (Linux /proc): what drawing the page costs."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if b"chrom" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a process that ended meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
 
 
 def pick(page, label: str, option: str) -> None:
@@ -68,11 +84,13 @@ def main() -> None:
                 page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True).click()
                 page.wait_for_timeout(1500)  # the page has drawn
                 t0, s0 = sidebar_step(page)
+                b0 = browser_cpu_seconds()
                 page.wait_for_timeout(args.window * 1000)
                 t1, s1 = sidebar_step(page)
+                browser = (browser_cpu_seconds() - b0) / (t1 - t0)
                 rates[label].append((s1 - s0) / (t1 - t0))
-                print(f"{label:16s} {rates[label][-1]:7.1f} steps/s  ({s1 - s0} steps in {t1 - t0:.1f} s)",
-                      flush=True)
+                print(f"{label:16s} {rates[label][-1]:7.1f} steps/s  ({s1 - s0} steps in {t1 - t0:.1f} s); "
+                      f"Chromium used {browser:.0%} of a core", flush=True)
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train", exact=True).click()
         stop = page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True)
         stop.wait_for(timeout=60_000)
