@@ -19,7 +19,7 @@ _CSS = f".st-key-{_KEY}{{position:absolute;left:-2000px;top:0;width:300px;height
 def request_chart_bundle() -> Optional[st.delta_generator.DeltaGenerator]:
     """On a session's first run: an invisible empty chart; returns its placeholder, to be emptied once the page is
     drawn (None on later runs, when the browser has the bundle already)."""
-    if st.session_state.get(_SENT_KEY) or __import__("os").environ.get("LSTM_VIZ_NO_PRELOAD"):
+    if st.session_state.get(_SENT_KEY):
         return None
     st.session_state[_SENT_KEY] = True
     slot = st.empty()
