@@ -1,8 +1,10 @@
 """Start the browser loading Streamlit's plotly bundle at once. The bundle (PlotlyChart.js, 4.7 MB) is fetched
 only when a page's first chart arrives, and loading and running it takes 2-3 s on 2 cores: the longest part of
 a fresh browser's wait for the first heatmap. An empty, invisible chart sent at the very start of a session's
-first run makes the browser load it while the server still prepares the page (a fresh server imports torch for
-seconds; a page records its model). Torch-free, so that app.py can send it before importing the rest."""
+first run makes the browser load it while a fresh server imports torch (seconds). app.py empties it again before
+the page draws (after the page it could not: a page that calls st.stop() ends the run for every later element);
+on a warm server that comes so soon that the browser may never mount it, which costs nothing either. Torch-free,
+so that app.py can send it before importing the rest."""
 from __future__ import annotations
 
 from typing import Optional
@@ -17,8 +19,8 @@ _CSS = f".st-key-{_KEY}{{position:absolute;left:-2000px;top:0;width:300px;height
 
 
 def request_chart_bundle() -> Optional[st.delta_generator.DeltaGenerator]:
-    """On a session's first run: an invisible empty chart; returns its placeholder, to be emptied once the page is
-    drawn (None on later runs, when the browser has the bundle already)."""
+    """On a session's first run: an invisible empty chart; returns its placeholder, to be emptied before the page
+    draws (None on later runs, when the browser has the bundle already)."""
     if st.session_state.get(_SENT_KEY):
         return None
     st.session_state[_SENT_KEY] = True
