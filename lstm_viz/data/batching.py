@@ -141,6 +141,17 @@ def make_batches(
     return [encoder.collate([items[i] for i in g]) for g in groups]
 
 
+def make_step_batches(encoder: BatchEncoder, items: Sequence[Encoded], batch_size: int, *, shuffle: bool = False,
+                      rng: Optional[random.Random] = None, bucket: bool = True,
+                      max_tokens: Optional[int] = None) -> list[list[Batch]]:
+    """The batches `make_batches` forms without a token cap, each cut into pieces of at most `max_tokens` padded
+    tokens (consecutive items: a bucketed batch is sorted by length, so its pieces pad little): one optimizer
+    step per batch, its gradient accumulated over the pieces."""
+    lengths = [len(it.ids) for it in items]
+    return [[encoder.collate([items[i] for i in piece]) for piece in _group(group, lengths, batch_size, max_tokens)]
+            for group in _batch_groups(items, batch_size, shuffle, rng, bucket, None)]
+
+
 def count_batches(items: Sequence[Encoded], batch_size: int, *, bucket: bool = True,
                   max_tokens: Optional[int] = None) -> int:
     """How many batches `make_batches` forms (exact without shuffling; with shuffling, `max_tokens` can cut

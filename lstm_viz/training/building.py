@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from ..data.batching import Batch, BatchEncoder, count_batches, make_batches
+from ..data.batching import Batch, BatchEncoder, count_batches, make_batches, make_step_batches
 from ..data.corpus import Corpus
 from ..data.vocab import Vocab
 from .config import TrainConfig
@@ -74,32 +74,42 @@ def build_optimizer(params: Sequence[torch.nn.Parameter], cfg: TrainConfig) -> t
 
 
 class TrainingBatches:
-    """A run's padded batches: the training batches of each epoch (new length-bucketed random batches, or,
-    without shuffling, fixed batches padded once: the tutorial's 600 steps) and the dev batches."""
+    """A run's padded batches: the training steps of each epoch (new length-bucketed random batches, or, without
+    shuffling, fixed batches padded once: the tutorial's 600 steps) and the dev batches. A step is a list of
+    pieces: one batch, or with `cfg.accumulate` the token-capped pieces of one batch (make_step_batches)."""
 
     def __init__(self, encoder: BatchEncoder, corpus: Corpus, cfg: TrainConfig, device: torch.device):
         self.encoder, self.batch_size, self.max_tokens = encoder, cfg.batch_size, cfg.max_batch_tokens
+        self.accumulate = cfg.accumulate and cfg.max_batch_tokens is not None
         self.train_items = encoder.encode_all(corpus.train)
         if not self.train_items:
             raise ValueError(f"corpus {corpus.name!r} has no non-empty training examples")
         self.dev: list[Batch] = make_batches(encoder, encoder.encode_all(corpus.dev), cfg.eval_batch_size)
         self._rng = random.Random(cfg.seed)
-        self._fixed: Optional[list[Batch]] = None if cfg.shuffle else [
-            b.to(device) for b in make_batches(encoder, self.train_items, cfg.batch_size, max_tokens=self.max_tokens)]
-        self.per_epoch = count_batches(self.train_items, cfg.batch_size, max_tokens=self.max_tokens)
+        self._fixed: Optional[list[list[Batch]]] = None if cfg.shuffle else [
+            [b.to(device) for b in step] for step in self._steps(shuffle=False)]
+        self.per_epoch = count_batches(self.train_items, cfg.batch_size,
+                                       max_tokens=None if self.accumulate else self.max_tokens)
         planned = cfg.epochs * self.per_epoch
         self.total_steps = min(planned, cfg.max_steps) if cfg.max_steps else planned  # planned optimizer steps
 
     def use_fixed(self, batches: Sequence[Batch]) -> None:
-        """Train on exactly these batches each epoch, in this order (the epoch-time estimate's stand-ins)."""
-        self._fixed = list(batches)
+        """Train on exactly these batches each epoch, a step each, in this order (the epoch-time estimate's
+        stand-ins)."""
+        self._fixed = [[b] for b in batches]
         self.per_epoch = len(self._fixed)
 
-    def epoch(self) -> list[Batch]:
-        if self._fixed is not None:
-            return self._fixed
-        return make_batches(self.encoder, self.train_items, self.batch_size, shuffle=True, rng=self._rng,
-                            max_tokens=self.max_tokens)
+    def epoch(self) -> list[list[Batch]]:
+        """This epoch's optimizer steps, each a list of pieces."""
+        return self._fixed if self._fixed is not None else self._steps(shuffle=True)
+
+    def _steps(self, shuffle: bool) -> list[list[Batch]]:
+        rng = self._rng if shuffle else None
+        if self.accumulate:
+            return make_step_batches(self.encoder, self.train_items, self.batch_size, shuffle=shuffle, rng=rng,
+                                     max_tokens=self.max_tokens)
+        return [[b] for b in make_batches(self.encoder, self.train_items, self.batch_size, shuffle=shuffle, rng=rng,
+                                          max_tokens=self.max_tokens)]
 
 
 def warm_up() -> None:

@@ -25,6 +25,10 @@ class TrainConfig:
     # at most this many padded tokens (sequences x longest) per step, so a step on long documents stays short
     # and Stop acts within about a second on a CPU; sentences (32 x 40 = 1,280) are never cut. None: batch_size only
     max_batch_tokens: Optional[int] = 4000
+    # with max_batch_tokens: a batch over the cap is cut into pieces whose gradients add up to ONE optimizer step
+    # (the whole batch's mean loss: the same step, in bounded pieces; Stop acts between pieces and discards a
+    # half-done step). False: each piece is a step of its own (smaller, noisier steps on long documents)
+    accumulate: bool = False
     clip_grad_norm: Optional[float] = 5.0  # rescale gradients whose global L2 norm exceeds this; None: off
     seed: int = 0  # model initialisation and batch order
     shuffle: bool = True  # new length-bucketed random batches each epoch; False: fixed order (tutorial)

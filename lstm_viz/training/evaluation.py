@@ -15,6 +15,11 @@ from .models import Model
 from .modes import eval_mode
 
 
+def target_count(batch: Batch) -> int:
+    """The targets a batch's mean loss averages over: its real tokens (tagger, targets [B, T]) or texts ([B])."""
+    return batch.num_tokens if batch.targets.dim() == 2 else batch.targets.shape[0]
+
+
 def forward_loss(model: Model, batch: Batch, reduction: str = "mean"):
     """Forward one batch -> (loss, detached logits [N, C], targets [N], count). N: B*T positions (pos) or B
     texts (sentiment); padding never counts (IGNORE_INDEX): count is the real tokens or texts, and a prediction
@@ -24,11 +29,9 @@ def forward_loss(model: Model, batch: Batch, reduction: str = "mean"):
     if logits.dim() == 3:  # tagger [B, T, C]
         logits, targets = logits.flatten(0, 1), targets.flatten()
         loss = F.cross_entropy(logits, targets, ignore_index=-100, reduction=reduction)
-        count = batch.num_tokens
     else:
         loss = F.cross_entropy(logits, targets, reduction=reduction)
-        count = targets.shape[0]
-    return loss, logits.detach(), targets, count
+    return loss, logits.detach(), targets, target_count(batch)
 
 
 def batch_loss(model: Model, batch: Batch, reduction: str = "mean"):

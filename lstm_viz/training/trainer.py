@@ -18,7 +18,7 @@ from ..data.corpus import Corpus, Example
 from .background import BackgroundRun
 from .building import TrainingBatches, build_encoder, build_optimizer, seeded_model
 from .config import TrainConfig, resolve_device
-from .evaluation import DevTracker, evaluate, forward_loss, predict
+from .evaluation import DevTracker, evaluate, forward_loss, predict, target_count
 from .events import EvalEvent, EvalResult
 from .models import Model, ModelConfig
 from .monitoring import MonitorBudget, NanGuard, ProbeRecorder, choose_probe_examples, gate_norms, nan_message
@@ -93,34 +93,42 @@ class Trainer(BackgroundRun):
     def _train_epoch(self, epoch: int) -> Optional[str]:
         """The steps of one epoch: why the run ends ("stopped", "nan", ...), or None to go on."""
         move = self.device.type != "cpu"  # batches are formed on the CPU
-        for batch in self.batches.epoch():
+        for pieces in self.batches.epoch():  # one optimizer step: a batch, or the token-capped pieces of one
             ended = self._should_end()
             if ended:
                 return ended
             if move:
-                batch = batch.to(self.device)
+                pieces = [batch.to(self.device) for batch in pieces]
             if self.threads.timing():  # a round of thread-count trials: this step is timed
-                with self.threads.step(batch.tokens.numel()):
-                    ended = self._train_step(batch, epoch)
+                with self.threads.step(sum(batch.tokens.numel() for batch in pieces)):
+                    ended = self._train_step(pieces, epoch)
             else:
-                ended = self._train_step(batch, epoch)
+                ended = self._train_step(pieces, epoch)
             if ended:
                 return ended
             self._trigger("on_step_end")
         return None
 
-    def _train_step(self, batch: Batch, epoch: int) -> Optional[str]:
-        """One optimizer step; "nan" (weights untouched) when the loss is not finite."""
+    def _train_step(self, pieces: Sequence[Batch], epoch: int) -> Optional[str]:
+        """One optimizer step over one batch's pieces; "nan" (weights untouched) when a loss is not finite,
+        "stopped" (weights untouched, the half-done step discarded) when Stop comes between two pieces."""
         cfg, model = self.train_config, self.model
-        loss, logits, targets, count = forward_loss(model, batch)
-        loss_value = loss.item()  # the one number read every step (what any training loop's loss.item() costs)
-        if not math.isfinite(loss_value):
-            self._nan_value = loss_value
-            return "nan"
+        if len(pieces) == 1:
+            loss, logits, targets, count = forward_loss(model, pieces[0])
+            loss_value = loss.item()  # the one number read every step (what any training loop's loss.item() costs)
+            if not math.isfinite(loss_value):
+                self._nan_value = loss_value
+                return "nan"
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+        else:
+            stepped = self._accumulate(pieces)
+            if isinstance(stepped, str):
+                return stepped
+            loss_value, logits, targets, count = stepped
         if cfg.guard_nan:
             self.guard.save()  # these weights gave a finite loss
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        num_tokens = sum(batch.num_tokens for batch in pieces)
         self.step = step = self.step + 1
         log_now = step % self.state.log_every == 0
         # gate norms ride on logging steps only, so events stay evenly spaced
@@ -128,8 +136,8 @@ class Trainer(BackgroundRun):
                  if log_now and cfg.grad_norm_every and step % cfg.grad_norm_every == 0 else None)
         total_norm = torch.nn.utils.clip_grad_norm_(self._params, cfg.clip_grad_norm) if cfg.clip_grad_norm else None
         self.optimizer.step()
-        self._window.add(loss_value, logits, targets, count, batch.num_tokens)  # accuracy counted in batches
-        self._tokens_seen += batch.num_tokens
+        self._window.add(loss_value, logits, targets, count, num_tokens)  # accuracy counted in batches
+        self._tokens_seen += num_tokens
         if log_now:
             self._emit(epoch, total_norm, norms)
         else:
@@ -140,6 +148,26 @@ class Trainer(BackgroundRun):
             self._probe_due = False
             self.budget.run("probe", self._record_probe, epoch, force=True)
         return None
+
+    def _accumulate(self, pieces: Sequence[Batch]):
+        """Backward through each piece with its share of the batch's targets as weight, so the gradients add up
+        to the whole batch's mean loss -> (loss, logits, targets, count) of the batch, or why the step ended."""
+        counts = [target_count(batch) for batch in pieces]
+        total = sum(counts)
+        loss_value, outputs = 0.0, []
+        self.optimizer.zero_grad(set_to_none=True)
+        for k, batch in enumerate(pieces):
+            if k and self._stop.is_set():
+                return "stopped"  # between pieces: the weights are those of the last whole step
+            loss, logits, targets, _ = forward_loss(self.model, batch)
+            value = loss.item()
+            if not math.isfinite(value):
+                self._nan_value = value
+                return "nan"
+            (loss * (counts[k] / total)).backward()
+            loss_value += value * counts[k] / total
+            outputs.append((logits, targets))
+        return loss_value, torch.cat([lg for lg, _ in outputs]), torch.cat([t for _, t in outputs]), total
 
     def _should_end(self) -> Optional[str]:
         cfg = self.train_config
