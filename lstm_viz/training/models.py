@@ -121,8 +121,9 @@ PRESETS: dict[str, ModelConfig] = {
                                word_dropout=0.1, lowercase=True, pooling="mean"),
     "imdb-bilstm": ModelConfig(task="sentiment", embed_dim=64, hidden_size=64, bidirectional=True, dropout=0.3,
                                lowercase=True, min_freq=2, pooling="max"),
+    # word dropout 0.2 (not 0.05): rare words lean on the char features (dev 0.9500 vs 0.9494 at 10 epochs, seed 0)
     "ewt-bilstm-char": ModelConfig(task="pos", embed_dim=100, hidden_size=200, bidirectional=True, dropout=0.33,
-                                   char_embed_dim=32, char_hidden=64, lowercase=True, word_dropout=0.05),
+                                   char_embed_dim=32, char_hidden=64, lowercase=True, word_dropout=0.2),
 }
 
 
