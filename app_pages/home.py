@@ -21,15 +21,21 @@ def first_gates() -> None:
     except InputError:
         return
     key = page_data.input_key(probe)
-    recording = view_cached("trace", subject, key, lambda: subject.trace(probe))  # the Gates page's own entry
-    name = next((n for n in ("f", "z") if n in recording.gate_names), "hidden")  # RNN: no gate
     style = figure_style()
-    title = None if style.projector else "layer 0"  # a projector slide puts the layer in the panel's title
-    view = view_cached("home_view", subject, (key, name, style), lambda: page_data.build_gates_view(
-        recording, probe.tokens[0], names=(name,), by="variance", of=name, max_units=HOME_UNITS, style=style,
-        title=title))
+    try:
+        recording = view_cached("trace", subject, key, lambda: subject.trace(probe))  # the Gates page's own entry
+        name = next((n for n in ("f", "z") if n in recording.gate_names), "hidden")  # RNN: no gate
+        title = None if style.projector else "layer 0"  # a projector slide puts the layer in the panel's title
+        view = view_cached("home_view", subject, (key, name, style), lambda: page_data.build_gates_view(
+            recording, probe.tokens[0], names=(name,), by="variance", of=name, max_units=HOME_UNITS, style=style,
+            title=title))
+    except (ValueError, TypeError, RuntimeError) as err:  # the home page never fails: the Gates page says more
+        st.caption(f"Could not draw the gates of {subject.name}: {err}")
+        return
+    shown = len(view.units.ids)
     st.markdown(f"The **{LONG_NAMES[name].split(': ')[1]}** of **{subject.name}** reading "
-                f"*{' '.join(probe.tokens[0])}*, its {HOME_UNITS} units that change most"
+                f"*{' '.join(probe.tokens[0])}*" + (f", its {shown} units that change most" if shown <
+                                                     recording.hidden_size else "")
                 + (": yellow keeps the cell's memory (1), dark erases it (0)." if name == "f" else "."))
     st.plotly_chart(view.heatmaps, width="stretch")
     st.page_link("app_pages/gates.py", label="Every gate, the cell and the hidden state, token by token: Gates",

@@ -90,3 +90,16 @@ def test_fresh_home_page_shows_a_trained_models_forget_gate():
     np.testing.assert_allclose(_z(heat), f[:, units].T.ravel(), atol=1e-6)  # [units, tokens], row by row
     assert len(units) == 16 and f[:, units].var(0).min() >= np.sort(f.var(0))[-16] - 1e-9  # the 16 most varying
     assert ((f[:, units] < 0.1) | (f[:, units] > 0.9)).mean() >= 0.25  # a trained model's gates: shut or open
+
+
+def test_home_page_follows_the_sessions_own_model():
+    """Once the session trained the tutorial tagger, the home page shows that model's forget gate (all 6 units)."""
+    at = open_page("app_pages/gates.py")
+    button(at, "Train the tutorial tagger").click()
+    at.run()
+    at.switch_page("app_pages/home.py")
+    at.run()
+    assert_clean(at)
+    (heat,) = [t for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"] if t["type"] == "heatmap"]
+    assert heat["name"] == "f" and heat["x"] == ["The", "dog", "ate", "the", "apple"] and len(heat["y"]) == 6
+    assert any("reading *The dog ate the apple*:" in m.value for m in at.markdown)
