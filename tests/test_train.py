@@ -380,3 +380,26 @@ def test_the_first_probe_counts_at_its_warm_cost():
     assert budget.spent_s == 2.0 + 2.0  # this probe and the first at its warm cost
     budget.run("probe", cost(3.0), force=True)
     assert budget.spent_s == 7.0  # counted once
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_the_optimizer_uses_torchs_fused_kernel_with_the_same_update(optimizer):
+    from lstm_viz.training.building import build_optimizer
+
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(5, 7, bidirectional=True)
+    twin = torch.nn.LSTM(5, 7, bidirectional=True)
+    twin.load_state_dict(lstm.state_dict())
+    cfg = TrainConfig(optimizer=optimizer, lr=0.01, momentum=0.9 if optimizer == "sgd" else 0.0, weight_decay=1e-4)
+    fused = build_optimizer(list(lstm.parameters()), cfg)
+    plain = (torch.optim.Adam(twin.parameters(), lr=0.01, weight_decay=1e-4) if optimizer == "adam"
+             else torch.optim.SGD(twin.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4))
+    assert fused.param_groups[0]["fused"] is True
+    x = torch.randn(6, 3, 5)
+    for _ in range(3):
+        for module, opt in ((lstm, fused), (twin, plain)):
+            opt.zero_grad()
+            module(x)[0].square().sum().backward()
+            opt.step()
+    for a, b in zip(lstm.parameters(), twin.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
