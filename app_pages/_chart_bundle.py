@@ -20,11 +20,13 @@ _CSS = f".st-key-{_KEY}{{position:absolute;left:-2000px;top:0;width:300px;height
 
 def request_chart_bundle() -> Optional[st.delta_generator.DeltaGenerator]:
     """On a session's first run: an invisible empty chart; returns its placeholder, to be emptied before the page
-    draws (None on later runs, when the browser has the bundle already)."""
+    draws (None on later runs, when the browser has the bundle already). Every run makes the placeholder, so the
+    page's elements keep their places from run to run (else the first run's would stay on screen, shifted, next to
+    the second run's until it ended: two "Start training" buttons)."""
+    slot = st.empty()
     if st.session_state.get(_SENT_KEY):
         return None
     st.session_state[_SENT_KEY] = True
-    slot = st.empty()
     with slot.container(key=_KEY):
         st.html(f"<style>{_CSS}</style>")
         st.plotly_chart(go.Figure(layout={"width": 300, "height": 10}), key=f"{_KEY}_chart",
