@@ -16,6 +16,7 @@ _SENT_KEY = "_lv_chart_bundle_sent"
 _KEY = "lv_chart_bundle"
 # out of sight but laid out (an element of width 0 or display:none may never mount the chart, and never load it)
 _CSS = f".st-key-{_KEY}{{position:absolute;left:-2000px;top:0;width:300px;height:1px;overflow:hidden}}"
+_EMPTY = go.Figure(layout={"width": 300, "height": 10})  # made once: plotly validates a new Figure for ms
 
 
 def request_chart_bundle() -> Optional[st.delta_generator.DeltaGenerator]:
@@ -29,6 +30,6 @@ def request_chart_bundle() -> Optional[st.delta_generator.DeltaGenerator]:
     st.session_state[_SENT_KEY] = True
     with slot.container(key=_KEY):
         st.html(f"<style>{_CSS}</style>")
-        st.plotly_chart(go.Figure(layout={"width": 300, "height": 10}), key=f"{_KEY}_chart",
+        st.plotly_chart(_EMPTY, key=f"{_KEY}_chart",
                         config={"displayModeBar": False, "staticPlot": True})
     return slot
