@@ -80,7 +80,7 @@ class TrainingBatches:
 
     def __init__(self, encoder: BatchEncoder, corpus: Corpus, cfg: TrainConfig, device: torch.device):
         self.encoder, self.batch_size, self.max_tokens = encoder, cfg.batch_size, cfg.max_batch_tokens
-        self.accumulate = cfg.accumulate and cfg.max_batch_tokens is not None
+        self.accumulate = cfg.accumulate  # without a cap, each batch is one piece
         self.train_items = encoder.encode_all(corpus.train)
         if not self.train_items:
             raise ValueError(f"corpus {corpus.name!r} has no non-empty training examples")

@@ -113,19 +113,10 @@ class Trainer(BackgroundRun):
         """One optimizer step over one batch's pieces; "nan" (weights untouched) when a loss is not finite,
         "stopped" (weights untouched, the half-done step discarded) when Stop comes between two pieces."""
         cfg, model = self.train_config, self.model
-        if len(pieces) == 1:
-            loss, logits, targets, count = forward_loss(model, pieces[0])
-            loss_value = loss.item()  # the one number read every step (what any training loop's loss.item() costs)
-            if not math.isfinite(loss_value):
-                self._nan_value = loss_value
-                return "nan"
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-        else:
-            stepped = self._accumulate(pieces)
-            if isinstance(stepped, str):
-                return stepped
-            loss_value, logits, targets, count = stepped
+        stepped = self._backward(pieces)
+        if isinstance(stepped, str):
+            return stepped
+        loss_value, logits, targets, count = stepped
         if cfg.guard_nan:
             self.guard.save()  # these weights gave a finite loss
         num_tokens = sum(batch.num_tokens for batch in pieces)
@@ -149,24 +140,26 @@ class Trainer(BackgroundRun):
             self.budget.run("probe", self._record_probe, epoch, force=True)
         return None
 
-    def _accumulate(self, pieces: Sequence[Batch]):
-        """Backward through each piece with its share of the batch's targets as weight, so the gradients add up
-        to the whole batch's mean loss -> (loss, logits, targets, count) of the batch, or why the step ended."""
-        counts = [target_count(batch) for batch in pieces]
-        total = sum(counts)
+    def _backward(self, pieces: Sequence[Batch]):
+        """Gradients of one step: each piece's loss weighted by its share of the batch's targets, so they add up to
+        the whole batch's mean loss -> (loss, logits, targets, count) of the batch, or why the step ended."""
+        total = sum(target_count(batch) for batch in pieces) if len(pieces) > 1 else None
         loss_value, outputs = 0.0, []
         self.optimizer.zero_grad(set_to_none=True)
         for k, batch in enumerate(pieces):
             if k and self._stop.is_set():
                 return "stopped"  # between pieces: the weights are those of the last whole step
-            loss, logits, targets, _ = forward_loss(self.model, batch)
-            value = loss.item()
+            loss, logits, targets, count = forward_loss(self.model, batch)
+            value = loss.item()  # the one number read per piece (what any training loop's loss.item() costs)
             if not math.isfinite(value):
                 self._nan_value = value
                 return "nan"
-            (loss * (counts[k] / total)).backward()
-            loss_value += value * counts[k] / total
+            share = 1.0 if total is None else count / total
+            (loss if total is None else loss * share).backward()
+            loss_value += value * share
             outputs.append((logits, targets))
+        if total is None:
+            return loss_value, logits, targets, count
         return loss_value, torch.cat([lg for lg, _ in outputs]), torch.cat([t for _, t in outputs]), total
 
     def _should_end(self) -> Optional[str]:
