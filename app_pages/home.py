@@ -4,6 +4,7 @@ import streamlit as st
 from lstm_viz.explore import page_data
 from lstm_viz.explore.subject import InputError, default_text
 from lstm_viz.figures.heatmaps import LONG_NAMES
+from app_pages._chart_bundle import request_chart_bundle_after_page
 from app_pages._common import active_subject, view_cached
 from app_pages._view import figure_style, projector_on, share_view
 
@@ -25,19 +26,18 @@ def first_gates() -> None:
     try:
         recording = view_cached("trace", subject, key, lambda: subject.trace(probe))  # the Gates page's own entry
         name = next((n for n in ("f", "z") if n in recording.gate_names), "hidden")  # RNN: no gate
-        title = None if style.projector else "layer 0"  # a projector slide puts the layer in the panel's title
-        view = view_cached("home_view", subject, (key, name, style), lambda: page_data.build_gates_view(
-            recording, probe.tokens[0], names=(name,), by="variance", of=name, max_units=HOME_UNITS, style=style,
-            title=title))
+        picture, shown = view_cached("home_picture", subject, (key, name, style), lambda: page_data.first_picture(
+            recording, probe.tokens[0], name, HOME_UNITS, style=style))
     except (ValueError, TypeError, RuntimeError) as err:  # the home page never fails: the Gates page says more
         st.caption(f"Could not draw the gates of {subject.name}: {err}")
         return
-    shown = len(view.units.ids)
     st.markdown(f"The **{LONG_NAMES[name].split(': ')[1]}** of **{subject.name}** reading "
                 f"*{' '.join(probe.tokens[0])}*" + (f", its {shown} units that change most" if shown <
                                                      recording.hidden_size else "")
                 + (": yellow keeps the cell's memory (1), dark erases it (0)." if name == "f" else "."))
-    st.plotly_chart(view.heatmaps, width="stretch")
+    # plain HTML (escaped: figures/html_heatmap.py), drawn before the chart library loads; markdown's renderer is in
+    # the browser's first load already (st.html's is fetched on demand)
+    st.markdown(picture, unsafe_allow_html=True)
     st.page_link("app_pages/gates.py", label="Every gate, the cell and the hidden state, token by token: Gates",
                  icon=":material/traffic:")
 
@@ -64,3 +64,4 @@ function you can call from a notebook on any `torch.nn.LSTM`, `GRU` or `RNN`.
 """
 )
 share_view()
+request_chart_bundle_after_page()  # after the picture is painted: the next page's charts draw at once

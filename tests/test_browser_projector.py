@@ -25,13 +25,14 @@ READY = """() => {
   return !running && !skeleton && !!document.querySelector('[data-testid="stMainBlockContainer"] h1');
 }"""
 # font sizes of every tick label plotly drew, in CSS px
-TICK_SIZES = """() => Array.from(document.querySelectorAll('.js-plotly-plot .xtick text, .js-plotly-plot .ytick text'))
+TICK_SIZES = """() => Array.from(document.querySelectorAll('.js-plotly-plot .xtick text, .js-plotly-plot .ytick text, '
+  + '.lvh-u, .lvh-t, .lvh-ticks span'))
   .map(t => parseFloat(getComputedStyle(t).fontSize))"""
 # elements wider than the main column (something clipped or scrolled sideways)
 TOO_WIDE = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
   const right = main.getBoundingClientRect().right + 1;
-  return Array.from(main.querySelectorAll('.js-plotly-plot, [data-testid="stMetric"], [data-testid="stButton"]'))
+  return Array.from(main.querySelectorAll('.js-plotly-plot, .lvh, [data-testid="stMetric"], [data-testid="stButton"]'))
     .filter(e => e.getBoundingClientRect().right > right).map(e => e.getAttribute('data-testid') || e.className);
 }"""
 

@@ -87,6 +87,35 @@ def test_units_window_and_a_large_figure() -> None:
     assert np.asarray(big.data[0].z).shape == (256, 100) and len(big.data) == 6
 
 
+def test_gate_heatmap_html_values_colours_and_escaped_tokens() -> None:
+    """The home page's plain-HTML heatmap: the chosen units' values on valid steps only, viridis on [0, 1]
+    (dark purple at 0, yellow at 1), the cell state on [-m, m], and typed tokens escaped."""
+    import html
+    import re
+
+    tr = make_trace(B=2, T=6, H=4, lengths=[6, 4])
+    tr.gates["f"][0, 0, 1, 0, 2] = 0.0  # unit 2 at the first token: shut ...
+    tr.gates["f"][0, 0, 1, 1, 2] = 1.0  # ... then open
+    tokens = ["<script>x</script>", "dog", "a&b", "the", "red", "apple"]
+    out = figures.gate_heatmap_html(tr, "f", batch_index=1, tokens=tokens, units=[2, 0])
+    cells = re.findall(r'style="background:rgb\((\d+), (\d+), (\d+)\)" title="unit (\d+) · (.*?) · f = [^"]*" '
+                       r'data-v="([^"]+)"', out)
+    assert len(cells) == 2 * 4  # 2 units x the 4 valid steps
+    assert [int(c[3]) for c in cells] == [2] * 4 + [0] * 4
+    assert [html.unescape(c[4]) for c in cells[:4]] == tokens[:4]
+    np.testing.assert_allclose([float(c[5]) for c in cells], tr.gates["f"][0, 0, 1, :4][:, [2, 0]].numpy().T.ravel(),
+                               atol=1e-5)
+    shut, opened = (tuple(int(v) for v in c[:3]) for c in cells[:2])
+    assert shut == (68, 1, 84) and opened == (253, 231, 37)  # viridis' ends
+    assert "<script>" not in out and "&lt;script&gt;x&lt;/script&gt;" in out and "a&amp;b" in out
+    assert 'data-gate="f"' in out and "f: forget gate · layer 0 fwd" in out
+    cell = figures.gate_heatmap_html(tr, "cell", batch_index=0, units=[1])
+    m = tr.cell[0, 0][tr.mask].abs().max().item()
+    assert f"<span>{m:.2g}</span>" in cell and f"<span>−{m:.2g}</span>" in cell  # the colour bar's ends
+    with pytest.raises(ValueError, match="unit"):
+        figures.gate_heatmap_html(tr, "f", units=[9])
+
+
 def test_unit_line_and_state_heatmap() -> None:
     tr = make_trace(T=5, H=3)
     fig = figures.unit_line(tr, unit=2, tokens=list("abcde"))

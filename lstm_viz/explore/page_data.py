@@ -25,6 +25,7 @@ from ..record.results import Trace
 ORDERS = ("index", "variance", "saturation", "correlation")  # how the Gates page orders its units
 MAX_TOKENS = 100  # tokens per page of a heatmap: beyond this the columns are too thin to read
 MAX_UNITS = 64  # rows per heatmap panel: beyond this the rows are too thin to read (and the JSON grows)
+FIRST_TOKENS = 30  # columns of the home page's picture: a first screen, not a table
 
 
 # -- small helpers ---------------------------------------------------------------------------------------------
@@ -176,7 +177,7 @@ def build_gates_view(trace: Trace, tokens: Sequence[str], predicted: Optional[Se
                      by: str = "index", of: str = "hidden", tags: Any = None, tag: Any = None,
                      unit: Optional[int] = None, max_tokens: int = MAX_TOKENS, max_units: int = MAX_UNITS,
                      names: Optional[Sequence[str]] = None, font_size: int = figures.FONT_SIZE,
-                     style: Optional[figures.Style] = None, title: Optional[str] = None) -> GatesView:
+                     style: Optional[figures.Style] = None) -> GatesView:
     """Everything the Gates page draws for sequence 0 of `trace`.
 
     `tokens`: one per valid step; `predicted` / `gold`: tags per token shown under the heatmap columns
@@ -201,10 +202,20 @@ def build_gates_view(trace: Trace, tokens: Sequence[str], predicted: Optional[Se
     unit = ids[0] if unit not in ids else int(unit)
     labels = token_labels(tokens, predicted, gold, compact=window.stop - window.start > COMPACT_AFTER)
     heatmaps = figures.gate_heatmaps(trace, layer, direction, 0, tokens=labels, units=units.ids, gates=names,
-                                     window=window, font_size=font_size, style=style, title=title)
+                                     window=window, font_size=font_size, style=style)
     line = figures.unit_line(trace, unit, layer, direction, 0, tokens=tokens, window=window, font_size=font_size,
                              style=style)
     return GatesView(window, units, unit, heatmaps, line, tuple(notes))
+
+
+def first_picture(trace: Trace, tokens: Sequence[str], name: str, max_units: int,
+                  style: Optional[figures.Style] = None) -> tuple[str, int]:
+    """The home page's picture of sequence 0: one gate of layer 0 as an HTML heatmap (drawn without the chart
+    library), its `max_units` units that vary most, its first FIRST_TOKENS tokens. Returns (html, units shown)."""
+    units = choose_units(trace, 0, 0, "variance", name, max_units)
+    window = window_tokens(int(trace.lengths[0]), FIRST_TOKENS, 0)
+    return figures.gate_heatmap_html(trace, name, tokens=tokens, units=units.ids, window=window,
+                                     style=style), len(units.ids)
 
 
 def rank_targets(trace: Trace) -> tuple[str, ...]:
