@@ -145,7 +145,7 @@ def test_local_path_and_saved_input_tensor(user_model, tmp_path, monkeypatch):
     ("module.pt", _torch_bytes(nn.LSTM(2, 3)), "Python objects"),
     ("bad.pt", _torch_bytes({**nn.LSTM(3, 4, num_layers=2).state_dict(), "weight_hh_l1": torch.zeros(16, 3)}),
      r"weight_hh_l1 has shape (16, 3), expected (16, 4)"),
-])
+], ids=lambda v: v if isinstance(v, str) and v.endswith(".pt") else "")  # named by file (the bytes vary per run)
 def test_bad_model_files_show_an_error(name, data, message):
     at = _upload(open_page("app_pages/inspect_model.py"), "inspect_model_upload", name, data)
     assert message in _errors(at)
