@@ -10,13 +10,13 @@ from app_pages._live import measured
 from app_pages._training_queue import queue_note, queue_state
 from app_pages._view import figure_style
 
-# Progress and metrics are redrawn every 3-5 s while training, paced by their measured cost (app_pages/_live.py);
+# Progress and metrics are redrawn every 4-6 s while training, paced by their measured cost (app_pages/_live.py);
 # Stop has a fragment of its own, so a click on it redraws only the button. Each redraw is a Streamlit script run
 # (~20-100 ms of the GIL that the training thread then waits for), and costs the browser on the same cores too
 # (Chromium's CPU profile of a watched pos-lecture run: ~110 ms of React per status redraw, ~300 ms of plotly.js
 # per redraw of the two charts): the curves redraw at most every CHARTS_EVERY_S, and only with new events.
-STATUS_EVERY_S = 3.0
-STATUS_SLOWEST_S = 5.0
+STATUS_EVERY_S = 4.0
+STATUS_SLOWEST_S = 6.0
 CHARTS_EVERY_S = 8.0
 
 
@@ -63,7 +63,7 @@ def stop_control(name: str) -> None:
 
 def live_status(name: str, polling: bool, waited: bool = False) -> None:
     """Progress, status and the latest metrics of one run, or its place in the server's line (a fragment: every
-    3-5 s while it trains or waits). waited: the page was drawn while the run waited in line."""
+    4-6 s while it trains or waits). waited: the page was drawn while the run waited in line."""
     with measured("status"):
         _status(name, polling, waited)
 
