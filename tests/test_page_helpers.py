@@ -181,8 +181,8 @@ def test_arch_label_format_seconds_every():
         "BiLSTM x2, 256 units"
     assert arch_label(ModelConfig(arch="rnn", nonlinearity="relu", hidden_size=6)) == "RNN (ReLU), 6 units"
     assert arch_label(ModelConfig(char_embed_dim=8, char_hidden=8, hidden_size=4)) == "LSTM, 4 units, chars"
-    assert [format_seconds(s) for s in (None, float("nan"), 2.345, 42.4, 185, 7260)] == \
-        ["?", "?", "2.3 s", "42 s", "3 min 05 s", "2 h 01 min"]
+    assert [format_seconds(s) for s in (None, float("nan"), 0.0391, 0.5, 2.345, 42.4, 185, 7260)] == \
+        ["?", "?", "0.039 s", "0.5 s", "2.3 s", "42 s", "3 min 05 s", "2 h 01 min"]
     assert every(600, 30) == 20 and every(10, 30) == 1
     with pytest.raises(ValueError):
         every(10, 0)

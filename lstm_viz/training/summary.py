@@ -84,9 +84,11 @@ def run_row(name: str, dataset: str, config, snapshot) -> dict:
 
 
 def format_seconds(seconds: Optional[float]) -> str:
-    """"42 s", "3 min 05 s", "2 h 01 min"; "?" when unknown."""
+    """"0.039 s", "42 s", "3 min 05 s", "2 h 01 min"; "?" when unknown."""
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return "?"
+    if seconds < 0.95:  # a tiny model's epoch: two significant digits, never "0.0 s"
+        return f"{seconds:.2g} s"
     s = int(round(seconds))
     if s < 60:
         return f"{seconds:.1f} s" if seconds < 10 else f"{s} s"
