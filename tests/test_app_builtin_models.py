@@ -30,7 +30,7 @@ HOME_CELL = re.compile(r'title="unit (\d+) · (.*?) · (\w+) = [^"]*" data-v="([
 
 def _home_heatmap(at) -> tuple[str, list[int], list[str], np.ndarray]:
     """(gate, unit ids by row, tokens by column, values [units, tokens]) of the home page's one heatmap."""
-    (picture,) = [m.value for m in at.markdown if 'class="lvh"' in m.value]
+    (picture,) = [m.value for m in at.markdown if 'class="lvh ' in m.value]
     cells = [(int(u), html.unescape(t), g, float(v)) for u, t, g, v in HOME_CELL.findall(picture)]
     units = list(dict.fromkeys(c[0] for c in cells))
     tokens = [c[1] for c in cells[: len(cells) // len(units)]]

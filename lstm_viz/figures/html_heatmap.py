@@ -5,7 +5,9 @@ Same values, colour scales and token labels as `gate_heatmaps`; each cell's tool
 """
 from __future__ import annotations
 
+import hashlib
 import html
+import re
 from typing import Optional, Sequence
 
 import numpy as np
@@ -42,7 +44,8 @@ def gate_heatmap_html(trace: Trace, name: str, layer: int = 0, direction: int = 
     lo, hi = float(settings["cmin"]), float(settings["cmax"])
     scale = settings["colorscale"]
     fractions = np.clip((np.nan_to_num(z, nan=lo) - lo) / ((hi - lo) or 1.0), 0.0, 1.0)
-    colours = np.asarray(sample_colorscale(scale, fractions.ravel().tolist())).reshape(z.shape)
+    colours = np.asarray(sample_colorscale(scale, fractions.ravel().tolist()), dtype=object).reshape(z.shape)
+    colours[~np.isfinite(z)] = style.grid_colour  # NaN / inf (non-finite weights): a grey cell, "nan" in its tooltip
     heading = title or f"{LONG_NAMES[name]} · layer {layer} {direction_label(direction)}"
     return _html(z, colours, labels, ids, name, heading, settings["title"], (lo, hi), scale, style)
 
@@ -70,7 +73,7 @@ def _html(z: np.ndarray, colours: np.ndarray, labels: list[str], ids: np.ndarray
     stops = ", ".join(f"{c} {100 * k / (BAR_STOPS - 1):.0f}%" for k, c in
                       enumerate(sample_colorscale(scale, np.linspace(0, 1, BAR_STOPS).tolist())))
     ticks = "".join(f"<span>{_tick(t)}</span>" for t in (hi, (lo + hi) / 2, lo))
-    css = (f".lvh{{font-size:{fs}px;color:{style.text_colour};line-height:1.2;display:flex;gap:{fs}px;"
+    rules = (f".lvh{{font-size:{fs}px;color:{style.text_colour};line-height:1.2;display:flex;gap:{fs}px;"
            f"align-items:flex-start;max-width:100%;margin-bottom:{fs}px}}"
            f".lvh-main{{flex:1;min-width:0}}"
            f".lvh-title{{font-size:{style.title_size}px;text-align:center;margin-bottom:{fs // 3}px}}"
@@ -87,7 +90,11 @@ def _html(z: np.ndarray, colours: np.ndarray, labels: list[str], ids: np.ndarray
            # tick labels centred on the ramp's ends and middle: the column reaches half a line past each end
            f".lvh-ticks{{display:flex;flex-direction:column;justify-content:space-between;"
            f"height:calc({plot_px:.0f}px + 1.2em);margin-top:-0.6em}}")
-    return (f'<style>{css}</style><div class="lvh" data-gate="{esc(name, quote=True)}">'
+    # the rules depend on the style and the grid's size: scoped by a hash of them, so two pictures on one page
+    # (a notebook, a later page) keep their own
+    scope = "lvh-" + hashlib.sha1(rules.encode()).hexdigest()[:8]
+    css = re.sub(r"(^|})\.lvh", rf"\1.{scope} .lvh", rules).replace(f".{scope} .lvh{{", f".lvh.{scope}{{", 1)
+    return (f'<style>{css}</style><div class="lvh {scope}" data-gate="{esc(name, quote=True)}">'
             f'<div class="lvh-main"><div class="lvh-title">{esc(heading)}</div>'
             f'<div class="lvh-grid">{"".join(cells)}</div></div>'
             f'<div><div class="lvh-title">{esc(bar_title)}</div><div class="lvh-bar"><div class="lvh-ramp"></div>'
