@@ -112,7 +112,7 @@ def test_gate_heatmap_html_values_colours_and_escaped_tokens() -> None:
     cell = figures.gate_heatmap_html(tr, "cell", batch_index=0, units=[1])
     m = tr.cell[0, 0][tr.mask].abs().max().item()
     assert f"<span>{m:.2g}</span>" in cell and f"<span>−{m:.2g}</span>" in cell  # the colour bar's ends
-    tr.gates["f"][0, 0, 1, 2, 0] = float("nan")  # a NaN gate (non-finite weights): a grey cell
+    tr.gates["f"][0, 0, 1, 3, 0] = float("nan")  # a NaN gate (non-finite weights): a grey cell
     nan_cell = re.search(r'style="background:([^"]+)" title="unit 0 · the · f = nan"',
                          figures.gate_heatmap_html(tr, "f", batch_index=1, tokens=tokens))
     assert nan_cell and nan_cell.group(1) == figures.DEFAULT_STYLE.grid_colour
