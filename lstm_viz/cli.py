@@ -15,9 +15,8 @@ from typing import Optional, Sequence
 
 import torch
 
-from .training.models import ARCHS, POOLINGS, PRESETS, ModelConfig, load_glove, preset
+from .training.models import ARCHS, POOLINGS, PRESETS, ModelConfig, build_model, load_glove, preset
 from .data.splits import hold_out_dev
-from .data.word_vectors import skipgram_embedding
 from .training import TRAIN_PRESETS, TrainConfig, Trainer, build_encoder, evaluate
 from .training.building import seeded_model, set_forget_bias
 from .cli_alarms import add_alarm_options, alarm_config, alarms_json, watch_alarms
@@ -90,8 +89,6 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--min-freq", type=_positive_int, help="rarer training words become <unk>")
     t.add_argument("--glove", metavar="FILE", help="initialise word embeddings from a GloVe text file "
                    "(its dimension must equal --embed)")
-    t.add_argument("--vectors-from", metavar="NAME_OR_PATH", help="initialise word embeddings from skip-gram "
-                   "vectors first trained on this dataset's text (labels unused) and the train split's (CPU counted)")
     t.add_argument("--forget-bias", type=float, metavar="B",
                    help="initialise every LSTM forget-gate bias to B (1: common advice; 8 saturates the gates)")
     t.add_argument("--epochs", type=_positive_int, help="passes over the training data")
@@ -235,15 +232,13 @@ def cmd_train(args) -> int:
     model_config = _model_config(args, task, args.data)
     train_config = _train_config(args, args.data, bool(corpus.dev))
     encoder = build_encoder(model_config, corpus)
-    model, cpu0 = None, time.process_time()  # training CPU time includes training word vectors
-    if args.glove or args.vectors_from:
-        model = seeded_model(model_config, encoder, train_config.seed)
-        if args.glove:
-            model.set_embeddings(load_glove(args.glove, encoder.vocab, model_config.embed_dim))
-        else:  # the other dataset's text (every split) and this one's training text; never dev or test
-            extra = _load_corpus(args.vectors_from, None, args.limit)
-            texts = [ex.tokens for ex in extra.train + extra.dev + extra.test + corpus.train]
-            model.set_embeddings(skipgram_embedding(texts, encoder.vocab, model_config.embed_dim, seed=args.seed))
+    model = None
+    if args.glove:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(train_config.seed)
+            model = build_model(model_config, len(encoder.vocab), len(encoder.labels),
+                                len(encoder.char_vocab) if encoder.char_vocab else 0)
+        model.set_embeddings(load_glove(args.glove, encoder.vocab, model_config.embed_dim))
     if args.forget_bias is not None:
         model = model if model is not None else seeded_model(model_config, encoder, train_config.seed)
         set_forget_bias(model, args.forget_bias)
@@ -255,6 +250,7 @@ def cmd_train(args) -> int:
         print(f"training {type(trainer.model).__name__} ({model_config.arch}, {n_params} parameters) on "
               f"{corpus.name}: {len(corpus.train)} train / {len(corpus.dev)} dev / {len(corpus.test)} test, "
               f"{trainer.total_steps} steps on {trainer.device}", file=sys.stderr, flush=True)
+    cpu0 = time.process_time()
     trainer.start()
     try:
         while not trainer.join(0.2):
