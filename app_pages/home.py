@@ -64,4 +64,4 @@ function you can call from a notebook on any `torch.nn.LSTM`, `GRU` or `RNN`.
 """
 )
 share_view()
-request_chart_bundle_after_page()  # after the picture is painted: the next page's charts draw at once
+request_chart_bundle_after_page()  # once the picture is painted: the next page's charts draw sooner

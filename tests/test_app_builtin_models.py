@@ -96,8 +96,7 @@ def test_fresh_home_page_shows_a_trained_models_forget_gate():
 
     at = open_page("app_pages/home.py")
     assert_clean(at)
-    # plain HTML, drawn before the chart library loads; the one chart is the invisible request for that library
-    assert [c.key for c in at.get("plotly_chart")] == ["lv_chart_bundle_chart"]
+    assert not at.get("plotly_chart")  # plain HTML, painted before the chart library loads (requested 1.5 s later)
     gate, units, tokens, z = _home_heatmap(at)
     assert gate == "f" and tokens == ["The", "dog", "ate", "the", "food"]
     subject = builtin_subject(default_builtin_key())
