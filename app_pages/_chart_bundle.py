@@ -6,7 +6,7 @@ the page draws (after the page it could not: a page that calls st.stop() ends th
 on a warm server that comes so soon that the browser may never mount it, which costs nothing either.
 The home page is the exception: its picture is plain HTML (no chart library), and running the bundle would hold
 the browser's main thread for seconds before painting it. So a session that opens on the home page requests the
-bundle 1.5 s after the picture (a fragment's timer), mostly loaded by the time the user clicks on to a chart.
+bundle 0.7 s after the picture (a fragment's timer), mostly loaded by the time the user clicks on to a chart.
 Torch-free, so that app.py can send it before importing the rest."""
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ _KEY = "lv_chart_bundle"
 _CSS = f".st-key-{_KEY}{{position:absolute;left:-2000px;top:0;width:300px;height:1px;overflow:hidden}}"
 # made once (plotly validates a new Figure for ms); no axes, so no tick labels anywhere on the page
 _EMPTY = go.Figure(layout={"width": 300, "height": 10, "xaxis": {"visible": False}, "yaxis": {"visible": False}})
-LATE_DELAY_S = 1.5  # the home page asks for the bundle this long after its picture (painted by then)
+LATE_DELAY_S = 0.7  # the home page asks for the bundle this long after its picture (painted 0.2-0.4 s after)
 HOME_PATHS = ("", "home")  # the URL paths of the home page (app.py: home.py is the default page)
 
 

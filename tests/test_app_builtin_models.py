@@ -96,7 +96,7 @@ def test_fresh_home_page_shows_a_trained_models_forget_gate():
 
     at = open_page("app_pages/home.py")
     assert_clean(at)
-    assert not at.get("plotly_chart")  # plain HTML, painted before the chart library loads (requested 1.5 s later)
+    assert not at.get("plotly_chart")  # plain HTML, painted before the chart library loads (requested 0.7 s later)
     gate, units, tokens, z = _home_heatmap(at)
     assert gate == "f" and tokens == ["The", "dog", "ate", "the", "food"]
     subject = builtin_subject(default_builtin_key())
