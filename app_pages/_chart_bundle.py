@@ -17,7 +17,6 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 _SENT_KEY = "_lv_chart_bundle_sent"
-_DUE_KEY = "_lv_chart_bundle_due"
 _KEY = "lv_chart_bundle"
 # out of sight but laid out (an element of width 0 or display:none may never mount the chart, and never load it)
 _CSS = f".st-key-{_KEY}{{position:absolute;left:-2000px;top:0;width:300px;height:1px;overflow:hidden}}"
@@ -59,10 +58,11 @@ def request_chart_bundle_after_page(delay_s: float = LATE_DELAY_S) -> None:
 
 
 def _late_request() -> None:
-    runs = st.session_state[_DUE_KEY] = st.session_state.get(_DUE_KEY, 0) + 1
-    if runs == 2:  # the timer's first run (the first was the page's own)
+    if not getattr(get_script_run_ctx(), "fragment_ids_this_run", None):
+        return  # the page's own run: only the timer's runs send
+    if not st.session_state.get(_SENT_KEY):
         _send(st.empty())
-    elif runs > 2:
+    else:
         st.rerun(scope="app")  # the page again (from its caches), now without the timer
 
 
