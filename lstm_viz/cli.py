@@ -163,6 +163,11 @@ def _model_config(args, task: str, data: str) -> ModelConfig:
     return replace(cfg, **changes)
 
 
+# The command line shows no gates: probes only feed the alarms (within the monitoring share), no gate norms;
+# its progress line reads the step events, so one every 10 steps is enough.
+COMMAND_LINE_MONITORING = {"grad_norm_every": 0, "log_every": 10}
+
+
 def _train_config(args, data: str, has_dev: bool) -> TrainConfig:
     # a model preset with a training preset of the same name brings it (the accuracy recipes, "tutorial")
     cfg = TRAIN_PRESETS.get(args.preset) or TRAIN_PRESETS["tutorial" if data == "tutorial" and not args.preset
@@ -178,11 +183,10 @@ def _train_config(args, data: str, has_dev: bool) -> TrainConfig:
         changes["lr"] = 1e-3
     if args.clip is not None:
         changes["clip_grad_norm"] = args.clip if args.clip > 0 else None
-    # The command line shows no gates: probes only feed the alarms (within the monitoring share), no gate norms.
     if not args.alarms:
         changes["probe_every"] = 0
     changes.update(device=args.device, seed=args.seed, restore_best=has_dev and not args.keep_last,
-                   grad_norm_every=0, log_every=10)
+                   **COMMAND_LINE_MONITORING)
     return replace(cfg, **changes)
 
 
