@@ -1,13 +1,13 @@
 """Start the browser loading Streamlit's plotly bundle early. The bundle (PlotlyChart.js, 4.7 MB) is fetched
 only when a page's first chart arrives, and loading and running it takes 2-4 s on 2 cores: the longest part of
 a fresh browser's wait for a page's first chart. An empty, invisible chart sent at the very start of a session's
-first run makes the browser load it while a fresh server imports torch (seconds). app.py empties it again before
+first run makes the browser load it while the page's own run goes on. router.py empties it again before
 the page draws (after the page it could not: a page that calls st.stop() ends the run for every later element);
 on a warm server that comes so soon that the browser may never mount it, which costs nothing either.
 The home page is the exception: its picture is plain HTML (no chart library), and running the bundle would hold
 the browser's main thread for seconds before painting it. So a session that opens on the home page requests the
 bundle 0.7 s after the picture (a fragment's timer), mostly loaded by the time the user clicks on to a chart.
-Torch-free, so that app.py can send it before importing the rest."""
+Torch-free, so that router.py can send it before importing the rest."""
 from __future__ import annotations
 
 from typing import Optional
@@ -23,7 +23,7 @@ _CSS = f".st-key-{_KEY}{{position:absolute;left:-2000px;top:0;width:300px;height
 # made once (plotly validates a new Figure for ms); no axes, so no tick labels anywhere on the page
 _EMPTY = go.Figure(layout={"width": 300, "height": 10, "xaxis": {"visible": False}, "yaxis": {"visible": False}})
 LATE_DELAY_S = 0.7  # the home page asks for the bundle this long after its picture (painted 0.2-0.4 s after)
-HOME_PATHS = ("", "home")  # the URL paths of the home page (app.py: home.py is the default page)
+HOME_PATHS = ("", "home")  # the URL paths of the home page (router.py: home.py is the default page)
 
 
 def _opening_home() -> bool:

@@ -29,7 +29,7 @@ FONT_SIZE = 16  # readable from the back of a lecture hall
 
 
 class ScriptActivity:
-    """When the server last ran a page script, and how many run now (app.py wraps every page in `running`)."""
+    """When the server last ran a page script, and how many run now (router.py wraps every page in `running`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -9,7 +9,7 @@ LOG = logging.getLogger("lstm_viz.app")
 
 
 def run_page(navigation) -> None:
-    """`navigation.run()` (or `navigation()` for a plain function, e.g. app.py's whole render step), with any
+    """`navigation.run()` (or `navigation()` for a plain function, e.g. router.py's whole render step), with any
     unexpected error shown as a short message and logged server-side.
 
     Streamlit's own control flow (st.stop, st.rerun, st.switch_page) raises BaseExceptions, which pass through.

@@ -5,7 +5,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
+APP = str(ROOT / "router.py")  # the page script (app.py serves it)
 
 
 def open_page(page: str, timeout: float = 60) -> AppTest:

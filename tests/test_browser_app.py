@@ -36,9 +36,12 @@ def test_train_stop_and_read_a_gate_value():
         screenshot(page, "train_stopped")
 
         page.get_by_role("link", name="Gates").click()
-        page.wait_for_function("() => { const p = document.querySelector('.js-plotly-plot');"
-                               " return p && p._fullData && p._fullData.length > 0; }", timeout=60_000)
+        drawn = ("() => { const p = document.querySelector('.js-plotly-plot');"
+                 " return p && p._fullData && p._fullData.length > 0; }")
+        page.wait_for_function(drawn, timeout=60_000)
         page.wait_for_load_state("networkidle")
+        # under load a rerun after the click drew the chart anew (once seen gone at this point): read it once it is back
+        page.wait_for_function(drawn, timeout=60_000)
         no_exception_on_page(page)
         names = page.evaluate(TRACE_NAMES)
         forget = next(i for i, n in enumerate(names) if n.startswith("f"))

@@ -248,7 +248,7 @@ def test_unexpected_error_is_a_short_message_and_a_log_line(caplog):
 def _failing_render():
     from app_pages.page_guard import run_page
 
-    def render():  # app.py's whole render step: navigation, sidebar, page
+    def render():  # router.py's whole render step: navigation, sidebar, page
         raise TypeError("'float' object is not subscriptable")  # e.g. a crafted widget value breaks the sidebar
 
     run_page(render)
