@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import statistics
 import sys
@@ -190,8 +191,10 @@ def ratio_workloads(smoke: bool):
     preset and training settings `python -m lstm_viz train` uses for it by default. Real corpora are skipped
     (with a line saying so) when ../shared/data is absent."""
     default = TRAIN_PRESETS["default"]
-    rows = [("(a) tutorial tagger, batch 1", preset("tutorial"), TRAIN_PRESETS["tutorial"], tutorial_corpus(),
-             60 if smoke else 300)]
+    tutorial = TRAIN_PRESETS["tutorial"]
+    whole_run = tutorial.epochs * math.ceil(len(tutorial_corpus().train) / tutorial.batch_size)  # 600 steps
+    rows = [("(a) tutorial tagger, batch 1", preset("tutorial"), tutorial, tutorial_corpus(),
+             60 if smoke else whole_run)]
     corpora = {"sst2": ("(b) SST-2 sentences, sentiment-bilstm", DATA / "sentiment" / "sst2", "sentiment-bilstm",
                         6 if smoke else 40),
                "imdb": ("(c) IMDB reviews, sentiment-bilstm", DATA / "sentiment" / "imdb-sample" / "aclImdb",
