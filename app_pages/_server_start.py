@@ -52,6 +52,7 @@ def _open_browser() -> None:
 async def ready_first(_app) -> AsyncIterator[None]:
     """st.App's lifespan: the app loaded before uvicorn serves its first request."""
     seconds = await asyncio.to_thread(load_for_first_page)
-    LOG.info("lstm-viz loaded in %.1f s", seconds)
+    # the URL above is printed before this wait; a browser opened on it meanwhile is served once this ends
+    print(f"  lstm-viz is ready (torch and the default model loaded in {seconds:.1f} s).\n", flush=True)
     _open_browser()
     yield
