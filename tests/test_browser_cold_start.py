@@ -71,7 +71,10 @@ def test_cold_start_shows_a_trained_gate_heatmap_on_the_first_screen():
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     timings = []
+    launched = time.perf_counter()
     with streamlit_server() as url, sync_playwright() as p:
+        # `streamlit run` answers once torch and the default model are loaded (app_pages/_server_start.py)
+        ready = time.perf_counter() - launched
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             # 1. default mode, as a new user: the home page shows a trained model's forget gate with no click ...
@@ -129,5 +132,6 @@ def test_cold_start_shows_a_trained_gate_heatmap_on_the_first_screen():
                 context.close()
         finally:
             browser.close()
+    print(f"the server: `streamlit run` to ready (torch and the default model loaded): {ready:.1f} s")
     for what, seconds in timings:
         print(f"cold start to a trained model's gate heatmap, {what}: {seconds:.1f} s")
