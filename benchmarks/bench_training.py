@@ -142,16 +142,18 @@ def bench_ratio(name: str, model_config: ModelConfig, train_config: TrainConfig,
     cpu: dict[str, list[float]] = {kind: [] for kind in wall}
     share: dict[str, list[float]] = {kind: [] for kind in configs}
     threads_before = torch.get_num_threads()
-    for _ in range(repeats):
-        for kind, cfg in configs.items():
-            trainer = Trainer(model_config, cfg, corpus, encoder=encoder,
-                              model=_fresh_model(model_config, encoder, init))
-            t0, c0 = time.perf_counter(), time.process_time()
-            snap = trainer.run()
-            wall[kind].append(tokens / (time.perf_counter() - t0))
-            cpu[kind].append(tokens / (time.process_time() - c0))
-            assert snap.step == steps and snap.probes and snap.events, snap.message
-            share[kind].append(snap.metrics["monitoring_share"])
+
+    def run_trainer(kind: str) -> None:
+        trainer = Trainer(model_config, configs[kind], corpus, encoder=encoder,
+                          model=_fresh_model(model_config, encoder, init))
+        t0, c0 = time.perf_counter(), time.process_time()
+        snap = trainer.run()
+        wall[kind].append(tokens / (time.perf_counter() - t0))
+        cpu[kind].append(tokens / (time.process_time() - c0))
+        assert snap.step == steps and snap.probes and snap.events, snap.message
+        share[kind].append(snap.metrics["monitoring_share"])
+
+    def run_plain(_kind: str) -> None:
         model = _fresh_model(model_config, encoder, init)
         if base.threads:
             torch.set_num_threads(base.threads)
@@ -161,6 +163,11 @@ def bench_ratio(name: str, model_config: ModelConfig, train_config: TrainConfig,
             cpu["plain"].append(tokens / (time.process_time() - c0))
         finally:
             torch.set_num_threads(threads_before)
+
+    kinds = [*configs, "plain"]
+    for r in range(repeats):  # each round starts with another of the three, so none always runs first
+        for kind in kinds[r % 3:] + kinds[:r % 3]:
+            (run_plain if kind == "plain" else run_trainer)(kind)
     med = {kind: statistics.median(v) for kind, v in wall.items()}
     med_cpu = {kind: statistics.median(v) for kind, v in cpu.items()}
     res = {"workload": name, "steps": steps, "tokens": tokens, "plain_tok_s": med["plain"]}
@@ -215,14 +222,16 @@ def ratio_workloads(smoke: bool):
 
 
 def ratio_table(smoke: bool, repeats: int) -> list[dict]:
-    print(f"Trainer vs plain PyTorch loop, same model and batches, {repeats} alternating rounds, medians; target "
-          f"ratio >= 0.90. Monitoring as `python -m lstm_viz train` runs it (probes for its alarms, the NaN guard, "
-          f"an event every 10 steps) and as the Train page runs it (+ an event every step, gate norms every 10)")
+    tutorial_repeats = repeats if smoke else 3 * repeats  # (a)'s runs last about a second: a steady median needs more
+    print(f"Trainer vs plain PyTorch loop, same model and batches, {repeats} alternating rounds ((a): "
+          f"{tutorial_repeats}), medians; target ratio >= 0.90. Monitoring as `python -m lstm_viz train` runs it "
+          f"(probes for its alarms, the NaN guard, an event every 10 steps) and as the Train page runs it (+ an "
+          f"event every step, gate norms every 10)")
     print(f"  {'':<34} {'plain':>9} {'-- command line --':>25} {'-- Train page --':>25}")
     print(f"  {'workload':<34} {'tok/s':>9} {'tok/s':>9} {'ratio':>7} {'by CPU':>7} {'tok/s':>9} {'ratio':>7} "
           f"{'by CPU':>7}")
-    return [bench_ratio(name, mc, tc, corpus, steps, repeats)
-            for name, mc, tc, corpus, steps in ratio_workloads(smoke)]
+    return [bench_ratio(name, mc, tc, corpus, steps, repeats if k else tutorial_repeats)
+            for k, (name, mc, tc, corpus, steps) in enumerate(ratio_workloads(smoke))]
 
 
 # -- 3. presets sized for a lecture ----------------------------------------------------------------------------
