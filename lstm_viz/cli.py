@@ -106,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="for a dataset without a dev split, hold out this fraction of train as dev")
     t.add_argument("--limit", type=_positive_int, metavar="N",
                    help="read at most N examples per file (quick runs on big datasets)")
-    t.add_argument("--keep-last", action="store_true", help="keep the final weights, not the best dev accuracy's")
-    t.add_argument("--average", type=float, metavar="DECAY", help="use a moving average of the weights (e.g. 0.999)")
+    t.add_argument("--keep-last", action="store_true",
+                   help="keep the final weights instead of those of the best dev accuracy")
     t.add_argument("--threads", type=_positive_int, help="CPU threads for torch (default: torch's choice)")
     t.add_argument("--out", metavar="FILE", help="save a checkpoint (plain data) to this file")
     t.add_argument("--json", action="store_true", help="print one JSON object with the results as the last line")
@@ -176,7 +176,7 @@ def _train_config(args, data: str, has_dev: bool) -> TrainConfig:
         "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer,
         "max_steps": args.max_steps, "time_budget_s": args.time_budget, "lr_decay": args.lr_decay,
         "weight_decay": args.weight_decay, "probe_every": args.probe_every,
-        "monitor_budget": args.monitor_share, "average_decay": args.average}.items() if v is not None}
+        "monitor_budget": args.monitor_share}.items() if v is not None}
     if args.optimizer == "sgd" and args.lr is None and cfg.optimizer != "sgd":
         changes["lr"] = 0.1
     if args.optimizer == "adam" and args.lr is None and cfg.optimizer != "adam":

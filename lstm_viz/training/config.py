@@ -36,9 +36,6 @@ class TrainConfig:
     time_budget_s: Optional[float] = None  # stop (finished) after this much training time
     eval_every: int = 1  # evaluate on dev every k epochs and after the last (0: never; skipped when dev is empty)
     restore_best: bool = False  # at the end, keep the evaluated weights with the best dev accuracy
-    # an exponential moving average of the weights over the steps (averaging.WeightAverage, bias-corrected; about
-    # the last 1 / (1 - decay) steps) is what dev evaluation, restore_best and the final model use. None: off
-    average_decay: Optional[float] = None
     log_every: int = 1  # a StepEvent every k steps (k doubles whenever max_events is reached)
     max_events: int = 20_000  # bound on kept step events; older ones are thinned to every other one
     grad_norm_every: int = 10  # per-gate gradient norms every k steps (0: never); they cost ~ a backward's tail
@@ -82,8 +79,6 @@ class TrainConfig:
             raise ValueError(f"clip_grad_norm must be > 0 or None, got {self.clip_grad_norm!r}")
         if self.max_batch_tokens is not None and self.max_batch_tokens < 1:
             raise ValueError(f"max_batch_tokens must be >= 1 or None, got {self.max_batch_tokens!r}")
-        if self.average_decay is not None and not 0.0 < self.average_decay < 1.0:
-            raise ValueError(f"average_decay must be in (0, 1) or None, got {self.average_decay!r}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1 or None, got {self.threads!r}")
         if self.time_budget_s is not None and not self.time_budget_s > 0:

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import nullcontext
 from typing import Optional, Sequence
 
 import torch
 
 from ..data.batching import Batch, BatchEncoder
 from ..data.corpus import Corpus, Example
-from .averaging import WeightAverage
 from .background import BackgroundRun
 from .building import TrainingBatches, build_encoder, build_optimizer, seeded_model
 from .config import TrainConfig, resolve_device
@@ -54,7 +52,6 @@ class Trainer(BackgroundRun):
         self.dev = DevTracker(self.batches.dev, self.device, keep_best=cfg.restore_best)
         self.probes = ProbeRecorder(self.encoder, choose_probe_examples(corpus, cfg, probe_examples), self.device)
         self.guard = NanGuard(self._params)
-        self.average = WeightAverage(self._params, cfg.average_decay) if cfg.average_decay else None
         self.budget = MonitorBudget(cfg.monitor_budget)
         super().__init__(RunState(cfg, self.total_steps), cfg.threads)
         self.step = 0  # optimizer steps done (the training thread's own count; readers use snapshot())
@@ -130,8 +127,6 @@ class Trainer(BackgroundRun):
                  if log_now and cfg.grad_norm_every and step % cfg.grad_norm_every == 0 else None)
         total_norm = torch.nn.utils.clip_grad_norm_(self._params, cfg.clip_grad_norm) if cfg.clip_grad_norm else None
         self.optimizer.step()
-        if self.average is not None:
-            self.average.update()
         self._window.add(loss_value, logits, targets, count, num_tokens)  # accuracy counted in batches
         self._tokens_seen += num_tokens
         if log_now:
@@ -200,8 +195,7 @@ class Trainer(BackgroundRun):
             self.state.set(message=self.probes.error)
 
     def _evaluate_dev(self, epoch: int) -> None:
-        with self.average.applied() if self.average is not None else nullcontext():  # the weights the run keeps
-            res = self.dev.evaluate(self.model, self.step, self._stop)
+        res = self.dev.evaluate(self.model, self.step, self._stop)
         if res is not None:
             self.state.add_eval(EvalEvent(step=self.step, epoch=epoch, split="dev", loss=res.loss,
                                           accuracy=res.accuracy, count=res.count),
@@ -218,8 +212,6 @@ class Trainer(BackgroundRun):
             return
         self.state.set(step=step)
         self.state.update_metrics(tokens_seen=self._tokens_seen)
-        if self.average is not None:  # finished or stopped: the run keeps the averaged weights (whole ones too)
-            self.average.copy_to_model()
         kept = None
         if cfg.restore_best and self.batches.dev and not self._stop.is_set():
             if not (self.state.evals and self.state.evals[-1].step == step):
@@ -229,8 +221,6 @@ class Trainer(BackgroundRun):
             self.budget.run("probe", self._record_probe, epoch, force=True)
         self.state.update_metrics(monitoring_share=self.budget.used_share)
         status, message = _end_status(ended, step, cfg, self.state.stop_step)
-        if self.average is not None:
-            message += f"; weights averaged over the steps (decay {cfg.average_decay:g})"
         self.state.set(status=status, message=message + (
             f"; kept the weights of step {kept} (best dev accuracy)" if kept is not None else ""))
 
