@@ -11,7 +11,7 @@ HERE = Path(__file__).resolve().parent
 ICON = str(HERE / "app_pages" / "assets" / "icon.png")  # served by the app itself: no request leaves the machine
 
 st.set_page_config(page_title="lstm-viz", page_icon=ICON, layout="wide")
-CHART_BUNDLE = request_chart_bundle()  # before the imports below (torch: seconds on a fresh server)
+CHART_BUNDLE = request_chart_bundle()  # before the imports below (seconds where app.py did not load them first)
 
 from app_pages._common import SCRIPTS, sidebar, warm_up_torch  # noqa: E402
 from app_pages.page_guard import run_page  # noqa: E402
