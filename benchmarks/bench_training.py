@@ -153,7 +153,7 @@ def bench_ratio(name: str, model_config: ModelConfig, train_config: TrainConfig,
         assert snap.step == steps and snap.probes and snap.events, snap.message
         share[kind].append(snap.metrics["monitoring_share"])
 
-    def run_plain(_kind: str) -> None:
+    def run_plain() -> None:
         model = _fresh_model(model_config, encoder, init)
         if base.threads:
             torch.set_num_threads(base.threads)
@@ -167,7 +167,7 @@ def bench_ratio(name: str, model_config: ModelConfig, train_config: TrainConfig,
     kinds = [*configs, "plain"]
     for r in range(repeats):  # each round starts with another of the three, so none always runs first
         for kind in kinds[r % 3:] + kinds[:r % 3]:
-            (run_plain if kind == "plain" else run_trainer)(kind)
+            run_plain() if kind == "plain" else run_trainer(kind)
     med = {kind: statistics.median(v) for kind, v in wall.items()}
     med_cpu = {kind: statistics.median(v) for kind, v in cpu.items()}
     res = {"workload": name, "steps": steps, "tokens": tokens, "plain_tok_s": med["plain"]}

@@ -10,6 +10,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -33,14 +34,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(timeout: float = 60):
-    """`streamlit run app.py` on 127.0.0.1 at a free port; yields the base URL once /_stcore/health answers."""
+def streamlit_server(timeout: float = 60, console: Optional[Path] = None):
+    """`streamlit run app.py` on 127.0.0.1 at a free port; yields the base URL once /_stcore/health answers.
+    console: a file that gets the server's output as it prints it (else a pipe, read only if it fails)."""
     port = free_port()
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    out = console.open("w") if console is not None else subprocess.PIPE
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + timeout
@@ -52,8 +55,9 @@ def streamlit_server(timeout: float = 60):
             except OSError:
                 pass
             if proc.poll() is not None or time.time() > deadline:
-                out = proc.stdout.read() if proc.poll() is not None else ""
-                raise RuntimeError(f"streamlit did not come up on {url}: {out[-2000:]}")
+                printed = (console.read_text() if console is not None
+                           else proc.stdout.read() if proc.poll() is not None else "")
+                raise RuntimeError(f"streamlit did not come up on {url}: {printed[-2000:]}")
             time.sleep(0.3)
         yield url
     finally:
@@ -62,6 +66,8 @@ def streamlit_server(timeout: float = 60):
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if console is not None:
+            out.close()
 
 
 @contextmanager

@@ -6,10 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from streamlit.web.server.app_discovery import discover_asgi_app
@@ -17,7 +14,7 @@ from streamlit.web.server.app_discovery import discover_asgi_app
 from app_pages import _server_start
 from lstm_viz.teaching.builtin import builtin_subject, default_builtin_key
 
-from .browser_util import free_port
+from .browser_util import streamlit_server
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,25 +60,7 @@ def test_a_failed_load_is_logged_and_the_server_starts_anyway(monkeypatch, caplo
 
 def test_the_server_answers_only_once_the_app_is_loaded(tmp_path):
     """A real `streamlit run app.py`: its first HTTP answer comes after the load (its console line), never before."""
-    port = free_port()
     log = tmp_path / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True)
-        try:
-            deadline = time.time() + 120
-            while True:
-                assert proc.poll() is None and time.time() < deadline, log.read_text()[-2000:]
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=30) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    time.sleep(0.1)
-            console = log.read_text()  # what the server had printed when it first answered
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    with streamlit_server(timeout=120, console=log):  # yields once /_stcore/health has answered
+        console = log.read_text()  # what the server had printed when it first answered
     assert "lstm-viz is ready (torch and the default model loaded in" in console, console[-2000:]
