@@ -26,6 +26,8 @@ class Vocab:
         self.stoi: dict[str, int] = {s: i for i, s in enumerate(itos)}
         self.specials = specials
         self.lowercase = lowercase
+        # how often each entry occurred in the sequences it was built from (Vocab.build only; not saved)
+        self.counts: Optional[list[int]] = None
 
     # -- building -------------------------------------------------------------------------------------------
     @classmethod
@@ -38,7 +40,7 @@ class Vocab:
         lowercase: bool = False,
     ) -> "Vocab":
         """Words seen at least `min_freq` times, most frequent first (ties alphabetical), at most
-        `max_size` entries besides `<pad>`/`<unk>`."""
+        `max_size` entries besides `<pad>`/`<unk>`; `counts` holds how often each was seen."""
         if min_freq < 1:
             raise ValueError(f"min_freq must be >= 1, got {min_freq}")
         if max_size is not None and max_size < 0:
@@ -50,7 +52,9 @@ class Vocab:
                        key=lambda w: (-counts[w], w))
         if max_size is not None:
             words = words[:max_size]
-        return cls(words, specials=True, lowercase=lowercase)
+        vocab = cls(words, specials=True, lowercase=lowercase)
+        vocab.counts = [0, 0] + [counts[w] for w in words]  # <pad>, <unk>: 0
+        return vocab
 
     @classmethod
     def build_chars(
