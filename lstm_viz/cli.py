@@ -85,8 +85,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sentiment features: final states of both directions, max/mean over time, or both")
     t.add_argument("--word-dropout", type=float, metavar="P",
                    help="while training, a word becomes <unk> with probability P")
-    t.add_argument("--word-dropout-alpha", type=float, metavar="A", help="while training, a word seen c times in "
-                   "the training data (also) becomes <unk> with probability A/(A+c): rare words most (0.25: c=1 20%%)")
     t.add_argument("--lowercase", action=argparse.BooleanOptionalAction, help="fold case before word lookup")
     t.add_argument("--min-freq", type=_positive_int, help="rarer training words become <unk>")
     t.add_argument("--glove", metavar="FILE", help="initialise word embeddings from a GloVe text file "
@@ -156,7 +154,7 @@ def _model_config(args, task: str, data: str) -> ModelConfig:
         "arch": args.arch, "num_layers": args.layers, "bidirectional": args.bidirectional,
         "embed_dim": args.embed, "hidden_size": args.hidden, "dropout": args.dropout,
         "lowercase": args.lowercase, "min_freq": args.min_freq, "pooling": args.pooling,
-        "word_dropout": args.word_dropout, "word_dropout_alpha": args.word_dropout_alpha}.items() if v is not None}
+        "word_dropout": args.word_dropout}.items() if v is not None}
     if args.char is False:
         changes.update(char_embed_dim=0, char_hidden=0)
     elif args.char or args.char_embed or args.char_hidden:
@@ -179,8 +177,10 @@ def _train_config(args, data: str, has_dev: bool) -> TrainConfig:
         "max_steps": args.max_steps, "time_budget_s": args.time_budget, "lr_decay": args.lr_decay,
         "weight_decay": args.weight_decay, "probe_every": args.probe_every,
         "monitor_budget": args.monitor_share}.items() if v is not None}
-    if args.optimizer and args.lr is None and cfg.optimizer != args.optimizer:  # that optimizer's usual rate
-        changes["lr"] = {"sgd": 0.1, "adam": 1e-3}[args.optimizer]
+    if args.optimizer == "sgd" and args.lr is None and cfg.optimizer != "sgd":
+        changes["lr"] = 0.1
+    if args.optimizer == "adam" and args.lr is None and cfg.optimizer != "adam":
+        changes["lr"] = 1e-3
     if args.clip is not None:
         changes["clip_grad_norm"] = args.clip if args.clip > 0 else None
     if not args.alarms:

@@ -26,8 +26,6 @@ class Vocab:
         self.stoi: dict[str, int] = {s: i for i, s in enumerate(itos)}
         self.specials = specials
         self.lowercase = lowercase
-        # how often each entry occurred in the sequences it was built from (Vocab.build only; not saved)
-        self.counts: Optional[list[int]] = None
 
     # -- building -------------------------------------------------------------------------------------------
     @classmethod
@@ -40,7 +38,7 @@ class Vocab:
         lowercase: bool = False,
     ) -> "Vocab":
         """Words seen at least `min_freq` times, most frequent first (ties alphabetical), at most
-        `max_size` entries besides `<pad>`/`<unk>`; `counts` holds how often each was seen."""
+        `max_size` entries besides `<pad>`/`<unk>`."""
         if min_freq < 1:
             raise ValueError(f"min_freq must be >= 1, got {min_freq}")
         if max_size is not None and max_size < 0:
@@ -52,9 +50,7 @@ class Vocab:
                        key=lambda w: (-counts[w], w))
         if max_size is not None:
             words = words[:max_size]
-        vocab = cls(words, specials=True, lowercase=lowercase)
-        vocab.counts = [0, 0] + [counts[w] for w in words]  # <pad>, <unk>: 0
-        return vocab
+        return cls(words, specials=True, lowercase=lowercase)
 
     @classmethod
     def build_chars(

@@ -8,14 +8,13 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 import torch
 from torch import nn
 
 from ..data.vocab import Vocab
 from .fused_packed import packed_forward
-from .word_dropout import drop_probabilities, drop_words
 
 ARCHS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}  # arch name -> torch.nn class name
 TASKS = ("pos", "sentiment")
@@ -38,8 +37,6 @@ class ModelConfig:
     min_freq: int = 1  # training words seen fewer times than this map to <unk>
     max_vocab: Optional[int] = None  # keep at most this many words, most frequent first (None: all)
     word_dropout: float = 0.0  # training only: a word becomes <unk> with this probability (teaches <unk>)
-    # training only: a word seen c times in training also becomes <unk> with probability alpha / (alpha + c)
-    word_dropout_alpha: float = 0.0  # (Kiperwasser & Goldberg 2016: rare words often; 0: off; see word_dropout.py)
     freeze_embeddings: bool = False  # keep the word embeddings fixed (e.g. pretrained GloVe)
     # Classifier features: "last" = final states of both directions; "max"/"mean" over time; "mean+max" = both
     # concatenated (twice the features; as files.heads reads such a head)
@@ -67,8 +64,6 @@ class ModelConfig:
         for name in ("dropout", "word_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
-        if not 0.0 <= self.word_dropout_alpha < math.inf:
-            raise ValueError(f"word_dropout_alpha must be a number >= 0, got {self.word_dropout_alpha!r}")
         if self.max_vocab is not None and self.max_vocab < 0:
             raise ValueError(f"max_vocab must be >= 0 or None, got {self.max_vocab!r}")
 
@@ -195,8 +190,6 @@ class _RecurrentModel(nn.Module):
             **extra)
         self.dropout = nn.Dropout(config.dropout)
         self.output = nn.Linear(config.output_features, num_labels)
-        # [vocab_size] each word's drop probability in training (use_word_counts); not among the saved weights
-        self.register_buffer("word_drop_prob", None, persistent=False)
 
     @property
     def num_labels(self) -> int:
@@ -204,23 +197,15 @@ class _RecurrentModel(nn.Module):
 
     def embed_inputs(self, token_ids: torch.Tensor, char_ids: Optional[torch.Tensor] = None) -> torch.Tensor:
         """token_ids [B, T] (+ char_ids [B, T, W]) -> [B, T, F]: exactly what `self.rnn` receives."""
-        if self.training:
-            if self.config.word_dropout_alpha > 0 and self.word_drop_prob is None:
-                raise ValueError("word_dropout_alpha needs each word's training count: call use_word_counts first")
-            token_ids = drop_words(token_ids, self.config.word_dropout, self.word_drop_prob)
+        if self.training and self.config.word_dropout > 0:
+            drop = (torch.rand(token_ids.shape, device=token_ids.device) < self.config.word_dropout) & (token_ids > 1)
+            token_ids = token_ids.masked_fill(drop, 1)  # 1 = <unk>
         x = self.embedding(token_ids)
         if self.char_encoder is not None:
             if char_ids is None:
                 raise ValueError("this model has char features: pass char_ids [B, T, W]")
             x = torch.cat([x, self.char_encoder(char_ids)], dim=-1)
         return self.dropout(x)
-
-    def use_word_counts(self, counts: Sequence[int]) -> None:
-        """Drop words by frequency while training (word_dropout_alpha): counts[i] = training count of word i."""
-        if len(counts) != self.embedding.num_embeddings:
-            raise ValueError(f"{len(counts)} word counts for a vocabulary of {self.embedding.num_embeddings}")
-        self.word_drop_prob = drop_probabilities(counts, self.config.word_dropout_alpha, self.config.word_dropout
-                                                 ).to(self.embedding.weight.device)
 
     def run_rnn(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None):
         """x [B, T, F] -> (output [B, T, D*H] with zeros at padding, h_n [L*D, B, H]).

@@ -45,11 +45,6 @@ class Trainer(BackgroundRun):
         self.device = resolve_device(cfg.device)
         model = model if model is not None else seeded_model(model_config, self.encoder, cfg.seed)
         self.model = model.to(self.device)
-        if self.model.config.word_dropout_alpha > 0:  # word dropout by frequency: this run's training counts
-            if self.encoder.vocab.counts is None:
-                raise ValueError("word_dropout_alpha needs each word's training count, and this vocabulary has "
-                                 "none (it was read from a file): build the encoder from the training corpus")
-            self.model.use_word_counts(self.encoder.vocab.counts)
         self._params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = build_optimizer(self._params, cfg)
         self.batches = TrainingBatches(self.encoder, corpus, cfg, self.device)
