@@ -55,6 +55,7 @@ class Trainer(BackgroundRun):
         self.budget = MonitorBudget(cfg.monitor_budget)
         super().__init__(RunState(cfg, self.total_steps), cfg.threads)
         self.step = 0  # optimizer steps done (the training thread's own count; readers use snapshot())
+        self._norm_samples = 0  # steps whose per-gate gradient norms were recorded
 
     # -- reading the model (not while it trains in another thread) ----------------------------------------
     def evaluate(self, split: str = "dev") -> Optional[EvalResult]:
@@ -122,9 +123,11 @@ class Trainer(BackgroundRun):
         num_tokens = sum(batch.num_tokens for batch in pieces)
         self.step = step = self.step + 1
         log_now = step % self.state.log_every == 0
-        # gate norms ride on logging steps only, so events stay evenly spaced
-        norms = (self.budget.run("norms", gate_norms, model.rnn)
+        # gate norms ride on logging steps only, so events stay evenly spaced. The first two always run (a few
+        # ms): on a busy machine a short run's share may fit no other, and the Train page needs two for a line
+        norms = (self.budget.run("norms", gate_norms, model.rnn, force=self._norm_samples < 2)
                  if log_now and cfg.grad_norm_every and step % cfg.grad_norm_every == 0 else None)
+        self._norm_samples += norms is not None
         total_norm = torch.nn.utils.clip_grad_norm_(self._params, cfg.clip_grad_norm) if cfg.clip_grad_norm else None
         self.optimizer.step()
         self._window.add(loss_value, logits, targets, count, num_tokens)  # accuracy counted in batches
