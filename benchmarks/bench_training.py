@@ -166,7 +166,7 @@ def bench_ratio(name: str, model_config: ModelConfig, train_config: TrainConfig,
 
     kinds = [*configs, "plain"]
     for r in range(repeats):  # each round starts with another of the three, so none always runs first
-        for kind in kinds[r % 3:] + kinds[:r % 3]:
+        for kind in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:
             run_plain() if kind == "plain" else run_trainer(kind)
     med = {kind: statistics.median(v) for kind, v in wall.items()}
     med_cpu = {kind: statistics.median(v) for kind, v in cpu.items()}
