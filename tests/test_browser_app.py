@@ -7,8 +7,10 @@ from .browser_util import browser_page, no_exception_on_page, require_browser, s
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
-READ_Z = "(i) => Array.from(document.querySelectorAll('.js-plotly-plot')[0]._fullData[i].z, r => Array.from(r))"
-TRACE_NAMES = "() => document.querySelectorAll('.js-plotly-plot')[0]._fullData.map(t => t.name || '')"
+# the forget gate's values as drawn, read in one step: null while a rerun redraws the chart (seen under load)
+READ_FORGET_Z = ("() => { const p = document.querySelector('.js-plotly-plot');"
+                 " const t = p && p._fullData && p._fullData.find(t => (t.name || '').startsWith('f'));"
+                 " return t ? Array.from(t.z, r => Array.from(r)) : null; }")
 
 
 def pick(page, label: str, option: str) -> None:
@@ -40,12 +42,8 @@ def test_train_stop_and_read_a_gate_value():
                  " return p && p._fullData && p._fullData.length > 0; }")
         page.wait_for_function(drawn, timeout=60_000)
         page.wait_for_load_state("networkidle")
-        # under load a rerun after the click drew the chart anew (once seen gone at this point): read it once it is back
-        page.wait_for_function(drawn, timeout=60_000)
         no_exception_on_page(page)
-        names = page.evaluate(TRACE_NAMES)
-        forget = next(i for i, n in enumerate(names) if n.startswith("f"))
-        z = page.evaluate(READ_Z, forget)
+        z = page.wait_for_function(READ_FORGET_Z, timeout=60_000).json_value()
         values = [v for row in z for v in row if v is not None]
         assert values and all(0.0 <= v <= 1.0 for v in values)  # a sigmoid gate, read as the browser drew it
         screenshot(page, "gates_after_stop")
