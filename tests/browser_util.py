@@ -96,6 +96,28 @@ def no_exception_on_page(page) -> None:
         '[data-testid="stException"]').first.inner_text()
 
 
+def pick(page, label: str, option: str, tries: int = 4) -> None:
+    """Choose `option` in the Streamlit selectbox labelled `label`. Under load a rerun can redraw the box between
+    the click and the list opening, or a click only focuses it (seen in CI), so each try opens the list afresh
+    and the choice counts once the box's input holds it."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
+
+    box = page.locator('[data-testid="stSelectbox"]', has_text=label).first
+    field = box.get_by_role("combobox")  # Streamlit's selectbox is a combobox whose input holds the chosen value
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(tries):
+        try:
+            box.click()
+            if not choice.is_visible():
+                field.press("ArrowDown")  # opens the list where the click only focused the box
+            choice.click(timeout=8_000)
+            expect(field).to_have_value(option, timeout=8_000)
+            return
+        except (PlaywrightTimeout, AssertionError):
+            page.keyboard.press("Escape")  # close a half-open list before the next try
+    raise AssertionError(f"could not choose {option!r} in the selectbox {label!r} after {tries} tries")
+
+
 def press_stop(page, stop, react_timeout_ms: int = 10_000) -> tuple[float, str]:
     """Click the Train page's Stop; -> (seconds until the page said it is stopping, the final "stopped at
     step N on request ..." text)."""

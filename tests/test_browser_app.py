@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from .browser_util import browser_page, no_exception_on_page, require_browser, screenshot, streamlit_server
+from .browser_util import browser_page, no_exception_on_page, pick, require_browser, screenshot, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -11,12 +11,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 READ_FORGET_Z = ("() => { const p = document.querySelector('.js-plotly-plot');"
                  " const t = p && p._fullData && p._fullData.find(t => (t.name || '').startsWith('f'));"
                  " return t ? Array.from(t.z, r => Array.from(r)) : null; }")
-
-
-def pick(page, label: str, option: str) -> None:
-    """Choose an option of a Streamlit selectbox by its label."""
-    page.locator('[data-testid="stSelectbox"]', has_text=label).first.click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 def test_train_stop_and_read_a_gate_value():

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from .browser_util import (
-    browser_page, no_exception_on_page, press_stop, require_browser, screenshot, streamlit_server,
+    browser_page, no_exception_on_page, pick, press_stop, require_browser, screenshot, streamlit_server,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
@@ -13,11 +13,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 NORM_LINES = ("() => { const p = document.querySelectorAll('.js-plotly-plot')[1];"
               " return p && p._fullData ? p._fullData.map(t => (t.x || []).length) : []; }")
 SIDEBAR_STEP = re.compile(r"running · step ([\d,]+)")
-
-
-def pick(page, label: str, option: str) -> None:
-    page.locator('[data-testid="stSelectbox"]', has_text=label).first.click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 def set_long_run(page) -> None:
