@@ -116,7 +116,7 @@ def test_monitoring_share_holds_with_the_first_and_last_probe_counted():
             now[0] += seconds
             return seconds
         return fn
-    budget = MonitorBudget(0.05, clock=clock)
+    budget = MonitorBudget(0.05, clock=clock, cost_clock=clock)
     budget.start("probe")
     probes = [0] if budget.run("probe", cost(2.0), force=True) else []
     due, norms = False, 0
@@ -135,6 +135,82 @@ def test_monitoring_share_holds_with_the_first_and_last_probe_counted():
     assert budget.used_share > 0.045 and 30 < len(probes) < 50 and norms > 0
     assert MonitorBudget(0.0, clock=clock).allows("probe")  # 0: no cap
 
+
+
+def test_each_kind_of_monitoring_keeps_its_part_of_the_share():
+    """Fake clock, the tutorial's proportions: a probe costs 2 steps, a norm call 0.08 step and is due every 3
+    steps, probes every 20. With one pool, the second probe (run as soon as due, to measure its warm cost) and the
+    room kept for the last one crowd norms out for a third of the run, and then the cheap norms take every gap and
+    crowd probes out; with parts, both come all through the run, each kind within its part, the whole within the
+    share."""
+    from lstm_viz.training.monitoring import MONITOR_PORTIONS, MonitorBudget
+
+    def norm_steps(portions):
+        now = [0.0]
+        def cost(seconds):
+            return lambda: now.__setitem__(0, now[0] + seconds) or seconds
+        budget = MonitorBudget(0.03, clock=lambda: now[0], portions=portions, cost_clock=lambda: now[0])
+        budget.run("probe", cost(2.0), force=True)
+        budget.start("probe")
+        norms, probes, due = [], [], False
+        for step in range(1, 601):
+            now[0] += 1.0
+            if step % 3 == 0 and budget.run("norms", cost(0.08), force=len(norms) < 2) is not None:
+                norms.append(step)
+            due = due or step % 20 == 0
+            if due and budget.allows("probe"):
+                due = False
+                budget.run("probe", cost(2.0), force=True)
+                probes.append(step)
+        budget.run("probe", cost(2.0), force=True)
+        return norms, probes, budget
+
+    pooled, pooled_probes, _ = norm_steps(None)
+    assert not [s for s in pooled if 20 < s <= 200] and pooled_probes == [20]  # one pool: each kind starves
+    parted, probes, budget = norm_steps(MONITOR_PORTIONS)
+    assert all(any(a < s <= a + 60 for s in parted) for a in range(0, 600, 60))  # a norm in every 60 steps
+    assert len([s for s in probes if s > 300]) >= 2
+    elapsed = budget._clock() - budget.t0
+    assert budget.spent_by["norms"] <= MONITOR_PORTIONS["norms"] * 0.03 * elapsed
+    assert budget.used_share <= 0.03 + 2.0 / elapsed  # the last probe is forced; room was kept for it
+    with pytest.raises(ValueError, match="add up to 1"):
+        MonitorBudget(0.03, portions={"probe": 0.5, "norms": 0.25})
+
+
+
+def test_a_monitoring_call_costs_the_cpu_time_it_takes_not_the_time_it_waits():
+    """In the app the training thread waits for the GIL while the page redraws; such a wait (here a sleep) slows a
+    training step as much and is not monitoring's cost on the CPU. On CUDA, where a call may sleep while it waits
+    for the GPU, the wall clock counts."""
+    from lstm_viz.training.monitoring import MonitorBudget, cost_clock_for
+
+    def waits():
+        time.sleep(0.05)
+        sum(range(200_000))  # a few ms of real work
+
+    on_cpu = MonitorBudget(0.03, cost_clock=cost_clock_for(torch.device("cpu")))
+    on_cpu.run("norms", waits, force=True)
+    on_gpu = MonitorBudget(0.03, cost_clock=cost_clock_for(torch.device("cuda")))
+    on_gpu.run("norms", waits, force=True)
+    assert 0 < on_cpu.spent_s < 0.04 and on_gpu.spent_s >= 0.05
+
+def test_a_short_train_page_run_draws_gate_norms_across_the_whole_run():
+    """The Train page's tutorial run (600 steps, norms due every 3, probes every 20, 3% share): probes and norms
+    each have their part of the share, and per-gate norms come in every quarter of the run, not only its first
+    steps, also on a loaded machine (calls are measured in the thread's CPU time). The command line takes no
+    norms: its probes keep the whole share."""
+    from lstm_viz.training.monitoring import MONITOR_PORTIONS
+
+    cfg = replace(TRAIN_PRESETS["tutorial"], device="cpu", epochs=300, batch_size=1, log_every=1,
+                  probe_every=20, grad_norm_every=3, threads=1)
+    trainer = Trainer(preset("tutorial"), cfg, tutorial_corpus())
+    assert trainer.budget.portions == dict(MONITOR_PORTIONS)
+    snap = trainer.run()
+    norms = [e.step for e in snap.events if e.gate_grad_norms is not None]
+    assert snap.step == 600 and norms[:2] == [3, 6]
+    assert all(any(a < s <= a + 150 for s in norms) for a in range(0, 600, 150)), norms
+    command_line = Trainer(preset("tutorial"), replace(cfg, grad_norm_every=0), tutorial_corpus())
+    assert command_line.budget.portions == {"probe": 1.0}
 
 def test_probes_and_events_stay_bounded():
     corpus = generated_pos_corpus(n_train=60, n_dev=5, n_test=5)
@@ -369,7 +445,7 @@ def test_the_first_probe_counts_at_its_warm_cost():
     from lstm_viz.training.monitoring import MonitorBudget
 
     now = [0.0]
-    budget = MonitorBudget(0.05, clock=lambda: now[0])
+    budget = MonitorBudget(0.05, clock=lambda: now[0], cost_clock=lambda: now[0])
 
     def cost(seconds):
         return lambda: now.__setitem__(0, now[0] + seconds)

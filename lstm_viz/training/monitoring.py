@@ -1,7 +1,7 @@
 """What the trainer watches besides the loss, each a separate part it calls:
 
 - `MonitorBudget`: probes and per-gate gradient norms use at most a share of the training time, each kind
-  scheduled by its measured cost (the first and last probe included).
+  scheduled by its measured cost within its own part of the share (the first and last probe included).
 - `gate_norms`: per-gate gradient norms of the recurrent layer after a backward pass.
 - `NanGuard`: keeps the weights of the last step whose loss was finite and puts them back after NaN/inf.
 - `ProbeRecorder`: replays fixed probe examples through `model.rnn` and records the gates (ProbeSnapshot).
@@ -36,11 +36,29 @@ class MonitorBudget:
     `share` of the elapsed time. So on a tiny model whose probe costs two training steps, probes simply come
     less often; a call never pushes the total over the share, and the last probe has room kept for it.
     Forced calls (`force=True`: the first and last probe) always run and count like the others.
+
+    `portions` (kind -> its part of the share, the parts adding up to 1) gives each kind its own part, so one kind
+    cannot crowd out another: in the tutorial a probe costs as much as 25 per-gate norm calls, and one early probe
+    left no room for norms over most of the run, so the Train page drew its gradient-norm chart over steps 3-18
+    of 600. None: all kinds draw on the whole share together.
+
+    `clock` measures the elapsed time, `cost_clock` what a call costs. In the app the training thread shares the
+    GIL with the page's redraws: a 0.2 ms norm call took 8 ms of wall time while a chart was built, and that one
+    wait used up the norms' part for the rest of the run. Such a wait slows training steps as much; the run's
+    own CPU time in the call (`time.thread_time`) is what monitoring adds. (Waits on a GPU take no CPU time, so
+    a CUDA run measures calls by the wall clock: `cost_clock_for`.)
     """
 
-    def __init__(self, share: float, clock: Callable[[], float] = time.perf_counter):
-        self.share, self._clock = share, clock
+    def __init__(self, share: float, clock: Callable[[], float] = time.perf_counter,
+                 portions: Optional[Mapping[str, float]] = None,
+                 cost_clock: Callable[[], float] = time.thread_time):
+        if portions is not None and (min(portions.values(), default=0.0) <= 0.0
+                                     or not math.isclose(sum(portions.values()), 1.0)):
+            raise ValueError(f"portions must be positive and add up to 1, got {dict(portions)!r}")
+        self.share, self._clock, self._cost_clock = share, clock, cost_clock
+        self.portions = dict(portions) if portions is not None else None
         self.spent_s = 0.0  # seconds spent in monitoring calls since start()
+        self.spent_by: dict[str, float] = {}  # kind -> its part of spent_s
         self.cost_s: dict[str, float] = {}  # kind -> seconds its next call is expected to take
         self._last_s: dict[str, float] = {}  # kind -> seconds its last call took
         self._first_s: dict[str, float] = {}  # kind -> seconds its first call took (warm-up included)
@@ -52,27 +70,32 @@ class MonitorBudget:
         """Count from now. A kind's first call made before (the run's probe at step 0) carries one-time warm-up
         (0.5 s in a fresh thread against a few ms warm): it counts at its warm cost once its next call has
         measured that, so the share holds with it and a cold start does not use up a short run's share."""
-        self.spent_s, self.t0, self.reserve_kind = 0.0, self._clock(), reserve_kind
+        self.spent_s, self.spent_by, self.t0, self.reserve_kind = 0.0, {}, self._clock(), reserve_kind
         self._set_up = dict(self._first_s)
 
     def allows(self, kind: str, now: Optional[float] = None) -> bool:
-        """Whether a `kind` call fits in the share now (always, without a cap)."""
+        """Whether a `kind` call fits in its part of the share now (always, without a cap)."""
         if not self.share:
             return True
         now = self._clock() if now is None else now
-        reserve = self.cost_s.get(self.reserve_kind, 0.0) if self.reserve_kind else 0.0
-        return self.spent_s + self.cost_s.get(kind, 0.0) + reserve <= self.share * (now - self.t0)
+        if self.portions is None:
+            spent, part = self.spent_s, 1.0
+        else:
+            spent, part = self.spent_by.get(kind, 0.0), self.portions.get(kind, 0.0)
+        keeps_reserve = self.reserve_kind is not None and (self.portions is None or kind == self.reserve_kind)
+        reserve = self.cost_s.get(self.reserve_kind, 0.0) if keeps_reserve else 0.0
+        return spent + self.cost_s.get(kind, 0.0) + reserve <= part * self.share * (now - self.t0)
 
     def run(self, kind: str, fn: Callable[..., Any], *args, force: bool = False) -> Any:
         """fn(*args), or None (not called) when it does not fit in the share and is not forced."""
-        start = self._clock()
-        if not force and not self.allows(kind, start):
+        if not force and not self.allows(kind):
             return None
+        start = self._cost_clock()
         try:
             return fn(*args)
         finally:
-            took = self._clock() - start
-            self.spent_s += took
+            took = self._cost_clock() - start
+            self._spend(kind, took)
             # The next call is expected to cost as much as the dearer of the last two warm calls. A kind's first
             # call carries one-time warm-up (allocations, kernel choice) and says little about the next: it counts
             # in spent_s but not in the estimate, so the next call runs once the time spent fits, and measures.
@@ -80,14 +103,37 @@ class MonitorBudget:
             if warm_before is None:
                 self._first_s[kind] = took
             elif kind in self._set_up:
-                self.spent_s += min(self._set_up.pop(kind), took)
+                self._spend(kind, min(self._set_up.pop(kind), took))
             self.cost_s[kind] = 0.0 if warm_before is None else max(took, warm_before)
             self._last_s[kind] = 0.0 if warm_before is None else took
+
+    def _spend(self, kind: str, seconds: float) -> None:
+        self.spent_s += seconds
+        self.spent_by[kind] = self.spent_by.get(kind, 0.0) + seconds
 
     @property
     def used_share(self) -> float:
         """Share of the time since start() spent in monitoring calls."""
         return self.spent_s / max(self._clock() - self.t0, 1e-9)
+
+
+# parts of the monitoring share when a run takes both: a tutorial probe costs ~25 per-gate norm calls, so the norms'
+# third still buys a gradient-norm point every few steps across a short run
+MONITOR_PORTIONS = MappingProxyType({"probe": 2 / 3, "norms": 1 / 3})
+
+
+def cost_clock_for(device: torch.device) -> Callable[[], float]:
+    """How MonitorBudget measures a call on `device`: the thread's CPU time, or the wall clock where the call
+    waits on an accelerator (a CUDA sync may sleep and take no CPU time)."""
+    return time.thread_time if device.type == "cpu" else time.perf_counter
+
+
+def monitor_portions(cfg: TrainConfig, has_probes: bool) -> Optional[Mapping[str, float]]:
+    """MonitorBudget's parts of the share for the kinds of monitoring this run takes (None: it takes none)."""
+    kinds = [kind for kind, on in (("probe", cfg.probe_every and has_probes), ("norms", cfg.grad_norm_every)) if on]
+    if len(kinds) == 1:
+        return {kinds[0]: 1.0}
+    return MONITOR_PORTIONS if kinds else None
 
 
 def gate_norms(rnn: torch.nn.Module) -> Mapping[tuple[int, int, str], float]:

@@ -21,7 +21,10 @@ from .config import TrainConfig, resolve_device
 from .evaluation import DevTracker, evaluate, forward_loss, predict, target_count
 from .events import EvalEvent, EvalResult
 from .models import Model, ModelConfig
-from .monitoring import MonitorBudget, NanGuard, ProbeRecorder, choose_probe_examples, gate_norms, nan_message
+from .monitoring import (
+    MonitorBudget, NanGuard, ProbeRecorder, choose_probe_examples, cost_clock_for, gate_norms, monitor_portions,
+    nan_message,
+)
 from .run_state import RunState
 from .step_log import StepWindow
 
@@ -52,7 +55,8 @@ class Trainer(BackgroundRun):
         self.dev = DevTracker(self.batches.dev, self.device, keep_best=cfg.restore_best)
         self.probes = ProbeRecorder(self.encoder, choose_probe_examples(corpus, cfg, probe_examples), self.device)
         self.guard = NanGuard(self._params)
-        self.budget = MonitorBudget(cfg.monitor_budget)
+        self.budget = MonitorBudget(cfg.monitor_budget, portions=monitor_portions(cfg, self.probes.batch is not None),
+                                    cost_clock=cost_clock_for(self.device))
         super().__init__(RunState(cfg, self.total_steps), cfg.threads)
         self.step = 0  # optimizer steps done (the training thread's own count; readers use snapshot())
         self._norm_samples = 0  # steps whose per-gate gradient norms were recorded
