@@ -1,9 +1,8 @@
-"""Training benchmarks: the tutorial, the Trainer against a plain PyTorch loop, lecture presets, real corpora.
+"""Training benchmarks: the tutorial, the Trainer against a plain PyTorch loop, lecture presets, epoch estimates.
 
     python benchmarks/bench_training.py             # tutorial + ratio table (a)-(d) (~10-20 min on 2 cores)
     python benchmarks/bench_training.py --lecture   # + the lecture presets: curve within 10 s, accuracy at 60 s
     python benchmarks/bench_training.py --estimate --skip-quick   # epoch-time estimate vs a measured epoch
-    python benchmarks/bench_training.py --full      # + accuracy targets: EWT, sentence polarity, SST-2, IMDB
     python benchmarks/bench_training.py --smoke     # every code path with tiny settings (a few minutes)
 
 Ratio table: tokens/s of the Trainer over tokens/s of a plain PyTorch loop, with the Trainer monitored as
@@ -18,11 +17,9 @@ the ratio of medians is printed (target >= 0.90), by wall time and by CPU time (
 Trainer's time is all of `trainer.run()`: the probe at step 0, every step with its monitoring, and the probe
 after the last step (the monitoring share counts both); only building the Trainer (vocabularies, padding the
 batches once) is outside, as building the batches is for the plain loop.
-The --full runs read ../shared/data (next to the repo); each run's epoch count keeps it within 10
-CPU-minutes (the table prints CPU seconds); the epoch with the best accuracy on the selection split is kept
-and accuracy is reported on the result split (test where labelled; SST-2 has none, so its dev split is
-both, as usually reported). `--full --only imdb --skip-quick` runs one; `--threads 1` helps on a crowded
-machine (idle OpenMP threads spin while waiting for a core).
+Real corpora are read from ../shared/data (next to the repo); `--threads 1` helps on a crowded machine (idle
+OpenMP threads spin while waiting for a core). The accuracy targets are benchmarks/bench_accuracy.py's: it runs
+each recipe's command as a user does.
 """
 from __future__ import annotations
 
@@ -35,7 +32,6 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -344,110 +340,15 @@ def bench_estimates(smoke: bool) -> list[dict]:
     return rows
 
 
-# -- 3. real corpora within a time budget ---------------------------------------------------------------------
-FULL_RUNS = ("ewt-char", "ewt-word", "rt-polarity", "sst2", "imdb")
-
-
-def full_runs(budget: Optional[float], smoke: bool, only: tuple[str, ...] = FULL_RUNS) -> list[dict]:
-    """Each run's epoch count keeps it within 10 CPU-minutes on 2 cores (the table prints the CPU time);
-    `budget` (wall seconds) is an extra cap. The epoch with the best accuracy on the selection split is kept.
-    Hyperparameters were picked from short runs here (2-core CPU shared with other work, 1 thread):
-    SST-2 dev reached 0.83-0.84 from epoch 3 with Adam 2e-3 decayed x0.75 per epoch; sentence polarity
-    test 0.759-0.762 after 12-14 epochs (Adam 1e-3, or 2e-3 decayed x0.85); the IMDB sample (2,500 reviews,
-    no pretrained vectors) stayed near 52% with a 2-layer BiLSTM 256 and Adam 1e-3 but reached 0.80-0.81
-    test after 4-5 epochs (16-20 CPU-s each) with the small max-pooling BiLSTM of `sentiment-lecture` and
-    Adam 5e-3 (cutting reviews to 400 tokens did not help: 0.73 vs 0.76 after 2 epochs)."""
-    limit = {"limit": 400} if smoke else {}
-    runs = []
-    ewt = DATA / "ud" / "UD_English-EWT"
-    rt = DATA / "sentiment" / "rt-polarity"
-    sst = DATA / "sentiment" / "sst2"
-    imdb = DATA / "sentiment" / "imdb-sample" / "aclImdb"
-    adam = TrainConfig(device="cpu", optimizer="adam", lr=2e-3, batch_size=32, clip_grad_norm=5.0, epochs=2,
-                       time_budget_s=budget, restore_best=True, eval_every=1, probe_every=0, grad_norm_every=0,
-                       log_every=10)
-    epochs = (lambda n: 2 if smoke else n)  # noqa: E731
-    sentiment = ModelConfig(task="sentiment", embed_dim=100, hidden_size=128, bidirectional=True, dropout=0.5,
-                            word_dropout=0.1, lowercase=True, pooling="max")
-    if ewt.is_dir() and {"ewt-char", "ewt-word"} & set(only):
-        corpus = load_corpus(ewt, **limit)
-        if "ewt-char" in only:
-            runs.append(("UD EWT UPOS", "BiLSTM + char BiLSTM", preset("pos-bilstm-char", hidden_size=200),
-                         replace(adam, lr_decay=0.9, epochs=epochs(20)), corpus, 0.95, "test", "dev"))
-        if "ewt-word" in only:
-            runs.append(("UD EWT UPOS", "BiLSTM, words only", preset("pos-bilstm", hidden_size=200),
-                         replace(adam, lr_decay=0.9, epochs=epochs(20)), corpus, None, "test", "dev"))
-    if rt.is_dir() and "rt-polarity" in only:
-        corpus = hold_out_dev(load_corpus(rt, **limit), 0.1, seed=0)  # no official dev split: 10% of train
-        runs.append(("sentence polarity", "BiLSTM, max pooling", sentiment,
-                     replace(adam, lr_decay=0.85, epochs=epochs(20)), corpus, 0.78, "test", "10% of train"))
-    if sst.is_dir() and "sst2" in only:
-        # GLUE has no labelled test split: as in the usual practice, the epoch is chosen on dev and dev is
-        # reported (optimistic by the choice among a handful of epochs)
-        corpus = load_corpus(sst, **limit)
-        runs.append(("SST-2", "BiLSTM, max pooling", sentiment,
-                     replace(adam, batch_size=64, lr_decay=0.75, epochs=epochs(8)), corpus, 0.86, "dev", "dev"))
-    if imdb.is_dir() and "imdb" in only:
-        corpus = hold_out_dev(load_corpus(imdb, **limit), 0.1, seed=0)  # the sample has train and test only
-        runs.append(("IMDB sample", "sentiment-lecture", preset("sentiment-lecture"),
-                     replace(adam, lr=5e-3, epochs=epochs(8)), corpus, 0.80, "test", "10% of train"))
-    if not runs:
-        log(f"../shared/data is absent ({DATA}) or nothing selected: no real-corpus runs")
-    results = []
-    for task, model_name, model_config, train_config, corpus, target, split, selected_on in runs:
-        log(f"training {task} / {model_name}: {len(corpus.train)} train, {len(corpus.dev)} dev, "
-            f"{len(corpus.split(split))} {split}; choosing the epoch on {selected_on}; at most "
-            f"{train_config.epochs} epochs" + (f" or {budget:.0f} s" if budget else ""))
-        torch.manual_seed(train_config.seed)
-        trainer = Trainer(model_config, train_config, corpus)
-        c0 = time.process_time()
-        trainer.add_callback("on_epoch_end", lambda t, c0=c0: log(
-            f"  epoch {t.snapshot().epoch}: dev {t.snapshot().metrics.get('dev_accuracy', float('nan')):.4f} "
-            f"after {t.snapshot().elapsed_s:.0f} s ({time.process_time() - c0:.0f} CPU-s)"))
-        snap = trainer.run()
-        cpu_s = time.process_time() - c0
-        result = trainer.evaluate(split)
-        selection = max((e.accuracy for e in snap.evals), default=None)
-        row = {"task": task, "model": model_name, "params": sum(p.numel() for p in trainer.model.parameters()),
-               "epochs": snap.epoch, "steps": snap.step, "train_s": snap.elapsed_s, "cpu_s": cpu_s,
-               "tok_s": snap.metrics.get("tokens_seen", 0) / max(snap.elapsed_s, 1e-9),
-               "selection_acc": selection, "selected_on": selected_on,
-               "accuracy": result.accuracy if result else None, "split": split,
-               "target": target, "status": snap.status, "message": snap.message}
-        row["ok"] = None if target is None or row["accuracy"] is None else row["accuracy"] >= target
-        results.append(row)
-        log(f"  -> {split} accuracy {row['accuracy']:.4f} ({snap.message})")
-    return results
-
-
-def print_table(rows: list[dict]) -> None:
-    head = f"{'task':<18} {'model':<22} {'params':>9} {'ep':>4} {'train s':>8} {'CPU s':>6} {'tok/s':>8} " \
-           f"{'chosen on':<13} {'best':>6} {'result':>7} {'split':<5} {'target':>6} ok"
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        target = "" if r["target"] is None else f"{r['target']:.2f}"
-        ok = "" if r["ok"] is None else ("yes" if r["ok"] else "NO")
-        sel = "" if r["selection_acc"] is None else f"{r['selection_acc']:.3f}"
-        print(f"{r['task']:<18} {r['model']:<22} {r['params']:>9,} {r['epochs']:>4} {r['train_s']:>8.0f} "
-              f"{r['cpu_s']:>6.0f} "
-              f"{r['tok_s']:>8,.0f} {r['selected_on']:<13} {sel:>6} {r['accuracy']:>7.4f} {r['split']:<5} "
-              f"{target:>6} {ok}")
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--full", action="store_true", help="also train on the real corpora (about 10 min each)")
     ap.add_argument("--smoke", action="store_true", help="tiny settings: check that every part runs")
-    ap.add_argument("--budget", type=float, help="wall-clock cap in seconds per --full run (each run's epoch "
-                    "count already keeps it within 10 CPU-minutes)")
     ap.add_argument("--repeats", type=int, default=6,
                     help="alternating pairs for each ratio (single pairs swing by 10-20%% on a 2-core machine)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--lecture", action="store_true", help="also train the lecture presets for 60 s each")
     ap.add_argument("--estimate", action="store_true", help="also compare the epoch-time estimate with a "
                     "measured epoch for the tutorial, lecture and sentiment-bilstm presets")
-    ap.add_argument("--only", nargs="+", choices=FULL_RUNS, help="with --full: run only these")
     ap.add_argument("--skip-quick", action="store_true", help="skip the tutorial and overhead parts")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice). On a busy machine "
                     "1 can be several times faster: idle OpenMP threads spin while waiting for a core")
@@ -464,11 +365,6 @@ def main() -> int:
         results["lecture"] = bench_lecture(args.smoke)
     if args.estimate or args.smoke:
         results["estimate"] = bench_estimates(args.smoke)
-    if args.full or args.smoke:
-        rows = full_runs(15.0 if args.smoke else args.budget, args.smoke, tuple(args.only or FULL_RUNS))
-        results["full"] = rows
-        if rows:
-            print_table(rows)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0
