@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser_util import browser_page, press_stop, streamlit_server  # noqa: E402
+from tests.browser_util import browser_page, pick, press_stop, streamlit_server  # noqa: E402
 
 STATUS = re.compile(r"running · step ([\d,]+)")
 
@@ -54,15 +54,11 @@ def browser_cpu_seconds() -> float:
     return total
 
 
-def pick(page, label: str, option: str) -> None:
-    page.locator('[data-testid="stSelectbox"]', has_text=label).first.click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="pos-lecture", help="a preset of the Train page")
-    ap.add_argument("--epochs", type=int, default=500, help="long enough to outlast the measurement")
+    ap.add_argument("--epochs", type=int, default=1000, help="long enough to outlast the measurement (the page "
+                    "allows 1000: pos-lecture's ~60k steps last about 8 rounds of 15 s windows at 120 steps/s)")
     ap.add_argument("--window", type=float, default=20.0, help="seconds per measured window")
     ap.add_argument("--rounds", type=int, default=2, help="pairs of windows (watched, not watched)")
     args = ap.parse_args()
