@@ -177,10 +177,8 @@ def _train_config(args, data: str, has_dev: bool) -> TrainConfig:
         "max_steps": args.max_steps, "time_budget_s": args.time_budget, "lr_decay": args.lr_decay,
         "weight_decay": args.weight_decay, "probe_every": args.probe_every,
         "monitor_budget": args.monitor_share}.items() if v is not None}
-    if args.optimizer == "sgd" and args.lr is None and cfg.optimizer != "sgd":
-        changes["lr"] = 0.1
-    if args.optimizer == "adam" and args.lr is None and cfg.optimizer != "adam":
-        changes["lr"] = 1e-3
+    if args.optimizer and args.lr is None and cfg.optimizer != args.optimizer:  # that optimizer's usual rate
+        changes["lr"] = {"sgd": 0.1, "adam": 1e-3}[args.optimizer]
     if args.clip is not None:
         changes["clip_grad_norm"] = args.clip if args.clip > 0 else None
     if not args.alarms:
